@@ -1,0 +1,112 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ValueStorageConfig controls how values are stored: inline in SSTs, or, at or above
+// BlobThreshold, as content-addressed blob objects the SST refers to.
+type ValueStorageConfig struct {
+	ValueOptions
+	BlobReadOptions
+	BlobGCOptions
+}
+
+// ValueOptions limits keys and values and sets the blob threshold.
+type ValueOptions struct {
+	// MaxKeySize is the longest key accepted, in bytes. Default: 64 KiB.
+	MaxKeySize int
+	// BlobThreshold: values of at least this many bytes are written as blob objects
+	// (blob/<sha256>) and the SST holds a 40-byte reference. Default: 256 KiB.
+	// A negative value disables blobs: every value is stored inline.
+	BlobThreshold int
+	// MaxValueSize is the largest value accepted, in bytes. Default: 256 MiB.
+	MaxValueSize int64
+}
+
+// BlobReadOptions controls reading blobs.
+type BlobReadOptions struct {
+	// VerifyBlobsOnRead re-hashes every blob read (from the bucket or the cache) and
+	// fails the read if the SHA-256 does not match its name. Default: false (blobs are
+	// verified once when downloaded into the cache).
+	VerifyBlobsOnRead bool
+}
+
+// BlobGCOptions controls the deletion of blobs no live SST refers to. It is carried out by
+// the merge compactor.
+type BlobGCOptions struct {
+	// Enabled turns blob garbage collection on. Default: false.
+	Enabled bool
+	// Interval is how often the compactor looks for unreferenced blobs. Default: 1h.
+	Interval time.Duration
+	// MinAge: a blob younger than this is never deleted, so that a blob written by a
+	// flush whose SST is not yet in the manifest survives. Default: 24h.
+	MinAge time.Duration
+}
+
+// The defaults, as DefaultValueStorageConfig returns them.
+const (
+	DefaultMaxKeySize    = 64 << 10
+	DefaultBlobThreshold = 256 << 10
+	DefaultMaxValueSize  = 256 << 20
+	DefaultGCInterval    = time.Hour
+	DefaultGCMinAge      = 24 * time.Hour
+)
+
+// DefaultValueStorageConfig returns the defaults documented on each field.
+func DefaultValueStorageConfig() ValueStorageConfig {
+	var c ValueStorageConfig
+	c.EnsureDefaults()
+	return c
+}
+
+// EnsureDefaults sets every zero field to its default.
+func (c *ValueStorageConfig) EnsureDefaults() {
+	if c.MaxKeySize == 0 {
+		c.MaxKeySize = DefaultMaxKeySize
+	}
+	if c.BlobThreshold == 0 {
+		c.BlobThreshold = DefaultBlobThreshold
+	}
+	if c.MaxValueSize == 0 {
+		c.MaxValueSize = DefaultMaxValueSize
+	}
+	if c.Interval == 0 {
+		c.Interval = DefaultGCInterval
+	}
+	if c.MinAge == 0 {
+		c.MinAge = DefaultGCMinAge
+	}
+}
+
+// ErrInvalidConfig is what Validate's errors wrap.
+var ErrInvalidConfig = errors.New("config: invalid value storage configuration")
+
+// Validate reports every invalid field at once.
+func (c ValueStorageConfig) Validate() error {
+	var errs []error
+	if c.MaxKeySize < 1 || c.MaxKeySize > 1<<20 {
+		errs = append(errs, fmt.Errorf("MaxKeySize %d: want 1 to 1 MiB", c.MaxKeySize))
+	}
+	if c.MaxValueSize < 0 || c.MaxValueSize > 4<<30 {
+		errs = append(errs, fmt.Errorf("MaxValueSize %d: want 0 to 4 GiB", c.MaxValueSize))
+	}
+	if c.BlobThreshold > 0 && int64(c.BlobThreshold) > c.MaxValueSize && c.MaxValueSize > 0 {
+		// Harmless (no value reaches the threshold) but surely not what was meant.
+		errs = append(errs, fmt.Errorf("BlobThreshold %d exceeds MaxValueSize %d", c.BlobThreshold, c.MaxValueSize))
+	}
+	if c.Interval < 0 || c.MinAge < 0 {
+		errs = append(errs, fmt.Errorf("blob GC Interval %v and MinAge %v must not be negative", c.Interval, c.MinAge))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(errs...))
+}
+
+// StoresAsBlob reports whether a value of n bytes is written as a blob object.
+func (o ValueOptions) StoresAsBlob(n int) bool {
+	return o.BlobThreshold > 0 && n >= o.BlobThreshold
+}
