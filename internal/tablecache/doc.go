@@ -1,0 +1,7 @@
+// Package tablecache opens the SST files of a manifest for reading and keeps them open:
+// small SSTs are downloaded whole (verified against the manifest's SHA-256, and its
+// signature when a verifier is set) into a local file cache; large ones are read by
+// range from the bucket, each block verified by its own checksum, through a shared block
+// cache. Readers are reference-counted, so an iterator on an older manifest keeps the
+// SSTs it uses open while newer manifests drop them.
+package tablecache

@@ -1,0 +1,230 @@
+package manifest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// maxResyncs bounds how many times one replay starts over from a newer snapshot because
+// the log was pruned under it.
+const maxResyncs = 32
+
+// Replay rebuilds the manifest: it lists the snapshots, loads the newest one, and applies
+// the log entries after it. Its cost is one LIST, one GET of the snapshot, and one GET per
+// entry after the snapshot, plus a few GETs past the end of the log (entries are read
+// ReadAhead at a time). The result belongs to the caller.
+func (s *Store) Replay(ctx context.Context) (*Manifest, error) {
+	m, err := s.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return m.Clone(), nil
+}
+
+// ReplayFrom returns m advanced by the log entries after m.LogSeq, for readers and tailers
+// that poll. m must be a manifest this package produced (Replay, ReplayFrom, Current),
+// unmodified. When nothing is new it returns m itself, after one GET of the next log
+// entry's key; once every PruneGrace/2 it also lists the snapshots, to tell the end of the
+// log from entries pruned while the reader was away (it then reloads from the newest
+// snapshot if it has fallen behind it).
+//
+// The result shares the SST metadata that did not change with m: neither may be modified
+// in place (Clone first). A nil m is a Replay.
+func (s *Store) ReplayFrom(ctx context.Context, m *Manifest) (*Manifest, error) {
+	if m == nil {
+		return s.Replay(ctx)
+	}
+	next, mark, err := s.readForward(ctx, m, s.mark())
+	if err != nil {
+		return nil, err
+	}
+	s.setMark(mark)
+	return next, nil
+}
+
+// load replays from the newest snapshot and makes the result the Store's state.
+func (s *Store) load(ctx context.Context) (*Manifest, error) {
+	for range maxResyncs {
+		t := s.opts.Clock()
+		snaps, err := s.storage.ListSnapshots(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("manifest: replay: list snapshots: %w", err)
+		}
+		newest := newestSnapshot(snaps)
+		m, err := s.loadSnapshot(ctx, newest)
+		if errors.Is(err, ErrNotFound) {
+			continue // pruned since the listing: list again
+		}
+		if err != nil {
+			return nil, err
+		}
+		next, mark, err := s.readForward(ctx, m, listMark{at: t, newest: newest, valid: true})
+		if err != nil {
+			return nil, err
+		}
+		s.setMark(mark)
+		s.setState(next)
+		return next, nil
+	}
+	return nil, fmt.Errorf("%w: replay: snapshots kept disappearing", ErrConflict)
+}
+
+// loadSnapshot returns the manifest of snapshot seq (the empty manifest for 0).
+func (s *Store) loadSnapshot(ctx context.Context, seq Seq) (*Manifest, error) {
+	if seq == 0 {
+		return newManifest(), nil
+	}
+	data, err := s.storage.ReadSnapshot(ctx, seq)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: read snapshot %d: %w", seq, err)
+	}
+	key := SnapshotKey(seq)
+	m, err := DecodeSnapshot(key, data)
+	if err != nil {
+		return nil, err
+	}
+	if m.LogSeq != uint64(seq) {
+		return nil, corruptionf(key, headerLen, "snapshot holds position %d", m.LogSeq)
+	}
+	return m, nil
+}
+
+// readForward returns m advanced to the end of the log, with every entry it read proven
+// part of the log, and the snapshot listing that proves it.
+//
+// A missing entry is the end of the log only if its slot was never pruned. Slots are
+// pruned only below a snapshot, so a slot above the newest snapshot of a listing made after
+// the read is genuine; reads within PruneGrace/2 of a listing, of slots above that
+// listing's newest snapshot, are genuine too (pruning waits PruneGrace after a snapshot
+// appears). Entries of slots at or below a newer snapshot are proven by the hash chain when
+// a genuine entry follows them, else the replay restarts from that snapshot.
+func (s *Store) readForward(ctx context.Context, m *Manifest, mark listMark) (*Manifest, listMark, error) {
+	for range maxResyncs {
+		next, err := s.readEntries(ctx, m)
+		var stale *staleError
+		if err != nil && !errors.As(err, &stale) {
+			return nil, mark, err
+		}
+		if err == nil && mark.valid && m.LogSeq >= uint64(mark.newest) {
+			if w := s.opts.trustWindow(); w > 0 && s.opts.Clock().Sub(mark.at) < w {
+				return next, mark, nil
+			}
+		}
+		t := s.opts.Clock()
+		snaps, lerr := s.storage.ListSnapshots(ctx)
+		if lerr != nil {
+			return nil, mark, fmt.Errorf("manifest: list snapshots: %w", lerr)
+		}
+		newest := newestSnapshot(snaps)
+		mark = listMark{at: t, newest: newest, valid: true}
+		if err == nil {
+			if uint64(newest) <= m.LogSeq || uint64(newest) < next.LogSeq {
+				return next, mark, nil
+			}
+		} else if !stale.explainedBy(newest, m) {
+			return nil, mark, stale.err
+		}
+		snap, err := s.loadSnapshot(ctx, newest)
+		if errors.Is(err, ErrNotFound) {
+			continue // pruned since the listing (a newer one exists): go round again
+		}
+		if err != nil {
+			return nil, mark, err
+		}
+		m = snap
+	}
+	return nil, mark, fmt.Errorf("%w: the log kept being pruned under the replay", ErrConflict)
+}
+
+// staleError reports log contents that a prune can explain: a missing entry followed by a
+// present one (a gap), or an entry that does not chain to the one before it (one of them
+// was written into a pruned slot).
+type staleError struct {
+	seq Seq  // the entry that is missing (gap) or does not chain
+	gap bool // true for a gap
+	err error
+}
+
+func (e *staleError) Error() string { return e.err.Error() }
+func (e *staleError) Unwrap() error { return e.err }
+
+// explainedBy reports whether a snapshot at position newest explains the anomaly: slot
+// seq (or, for a chain break, seq-1 if it was read past m) may have been pruned.
+func (e *staleError) explainedBy(newest Seq, m *Manifest) bool {
+	if newest >= e.seq {
+		return true
+	}
+	return !e.gap && newest+1 == e.seq && uint64(newest) > m.LogSeq
+}
+
+// entryRead is the result of reading one slot.
+type entryRead struct {
+	data []byte
+	err  error
+}
+
+// readEntries applies the entries after m until a missing one, reading up to ReadAhead
+// slots at once (1, then doubling). It verifies each entry's position and chain.
+func (s *Store) readEntries(ctx context.Context, m *Manifest) (*Manifest, error) {
+	cur := m
+	batch := 1
+	results := make([]entryRead, s.opts.ReadAhead)
+	for {
+		first := Seq(cur.LogSeq + 1)
+		s.fetch(ctx, first, results[:batch])
+		for i := range batch {
+			seq := first + Seq(i)
+			r := results[i]
+			if errors.Is(r.err, ErrNotFound) {
+				later := slices.IndexFunc(results[i+1:batch], func(r entryRead) bool { return r.err == nil })
+				if later < 0 {
+					return cur, nil
+				}
+				// A later slot exists. The reads ran concurrently, so this slot may have
+				// been created since: read it again, now that the later one was seen.
+				r.data, r.err = s.storage.ReadLogEntry(ctx, seq)
+				if errors.Is(r.err, ErrNotFound) {
+					return nil, &staleError{seq: seq, gap: true, err: corruptionf(LogEntryKey(seq), -1,
+						"log entry %d is missing but entry %d exists", seq, seq+1+Seq(later))}
+				}
+			}
+			if r.err != nil {
+				return nil, fmt.Errorf("manifest: read log entry %d: %w", seq, r.err)
+			}
+			key := LogEntryKey(seq)
+			e, err := DecodeLogEntry(key, r.data)
+			if err != nil {
+				return nil, err
+			}
+			if e.Seq != seq {
+				return nil, corruptionf(key, headerLen, "entry %d stored in slot %d", e.Seq, seq)
+			}
+			if e.PrevHash != cur.chain {
+				return nil, &staleError{seq: seq, err: corruptionf(key, headerLen,
+					"entry %d does not follow entry %d (hash chain broken)", seq, seq-1)}
+			}
+			if cur, err = step(key, cur, e, entryHash(r.data)); err != nil {
+				return nil, err
+			}
+		}
+		batch = min(batch*2, s.opts.ReadAhead)
+	}
+}
+
+// fetch reads len(out) consecutive slots from first, concurrently.
+func (s *Store) fetch(ctx context.Context, first Seq, out []entryRead) {
+	if len(out) == 1 {
+		out[0].data, out[0].err = s.storage.ReadLogEntry(ctx, first)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range out {
+		wg.Go(func() {
+			out[i].data, out[i].err = s.storage.ReadLogEntry(ctx, first+Seq(i))
+		})
+	}
+	wg.Wait()
+}

@@ -1,0 +1,247 @@
+package isledb
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/isledb/isledb/config"
+	"github.com/isledb/isledb/internal/sstable"
+	"github.com/isledb/isledb/manifest"
+)
+
+// DBOptions configures OpenDB.
+type DBOptions struct {
+	// ManifestStorage stores the manifest log and snapshots. Default: the bucket.
+	ManifestStorage manifest.Storage
+	// GCMarkStorage stores the garbage collector's state. Default: the bucket.
+	GCMarkStorage manifest.GCMarkStorage
+}
+
+// WriterOptions configures a Writer. Zero fields take the defaults of
+// DefaultWriterOptions.
+type WriterOptions struct {
+	// MemtableSize is how many bytes of writes (keys, values and overhead) the active
+	// memtable holds before it is frozen and flushed as one SST. Default: 64 MiB.
+	MemtableSize int64
+	// FlushInterval bounds how long a write waits in memory before a flush. Default: 1s.
+	// Negative: flush only when the memtable is full or Flush is called.
+	FlushInterval time.Duration
+	// BloomBitsPerKey sizes the bloom filter of each SST. Default: 10 (about 1% false
+	// positives). Negative: no filter.
+	BloomBitsPerKey int
+	// BlockSize is the target size of an SST data block before compression. Default: 4 KiB.
+	BlockSize int
+	// Compression of SST blocks: "none", "snappy", "zstd" or "lz4". Default: "snappy".
+	Compression string
+	// MaxImmutableMemtables is how many frozen memtables may wait for their flush before
+	// writes fail with ErrBackpressure. Default: 4.
+	MaxImmutableMemtables int
+	// OnFlushError is called (from the flush goroutine) with every failed flush attempt.
+	// A failed flush is retried with backoff unless the error is terminal (the writer
+	// was fenced), in which case the writer stops. Default: ignore.
+	OnFlushError func(error)
+	// ValueStorage limits keys and values and sets when values become blobs. Default:
+	// config.DefaultValueStorageConfig().
+	ValueStorage config.ValueStorageConfig
+	// OwnerID names this writer in its fence claim. Default: "<hostname>-<pid>".
+	OwnerID string
+	// Signer, when set, signs each SST's SHA-256; the signature goes in the manifest.
+	Signer SSTHashSigner
+}
+
+// The defaults of WriterOptions.
+const (
+	DefaultMemtableSize          = 64 << 20
+	DefaultFlushInterval         = time.Second
+	DefaultBloomBitsPerKey       = 10
+	DefaultBlockSize             = 4 << 10
+	DefaultCompression           = "snappy"
+	DefaultMaxImmutableMemtables = 4
+)
+
+// DefaultWriterOptions returns the writer defaults documented on each field.
+func DefaultWriterOptions() WriterOptions {
+	var o WriterOptions
+	o.EnsureDefaults()
+	return o
+}
+
+// EnsureDefaults sets every zero field to its default.
+func (o *WriterOptions) EnsureDefaults() {
+	if o.MemtableSize == 0 {
+		o.MemtableSize = DefaultMemtableSize
+	}
+	if o.FlushInterval == 0 {
+		o.FlushInterval = DefaultFlushInterval
+	}
+	if o.BloomBitsPerKey == 0 {
+		o.BloomBitsPerKey = DefaultBloomBitsPerKey
+	}
+	if o.BlockSize == 0 {
+		o.BlockSize = DefaultBlockSize
+	}
+	if o.Compression == "" {
+		o.Compression = DefaultCompression
+	}
+	if o.MaxImmutableMemtables == 0 {
+		o.MaxImmutableMemtables = DefaultMaxImmutableMemtables
+	}
+	if o.OnFlushError == nil {
+		o.OnFlushError = func(error) {}
+	}
+	o.ValueStorage.EnsureDefaults()
+	if o.OwnerID == "" {
+		o.OwnerID = defaultOwnerID()
+	}
+}
+
+func defaultOwnerID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "isledb"
+	}
+	return host + "-" + strconv.Itoa(os.Getpid())
+}
+
+// Validate reports every invalid field at once, wrapping ErrInvalidOptions.
+func (o WriterOptions) Validate() error {
+	var errs []error
+	if o.MemtableSize < 64<<10 || o.MemtableSize > 4<<30 {
+		errs = append(errs, fmt.Errorf("MemtableSize %d: want 64 KiB to 4 GiB", o.MemtableSize))
+	}
+	if o.BloomBitsPerKey > 64 {
+		errs = append(errs, fmt.Errorf("BloomBitsPerKey %d: want at most 64", o.BloomBitsPerKey))
+	}
+	if o.BlockSize < 256 || o.BlockSize > 16<<20 {
+		errs = append(errs, fmt.Errorf("BlockSize %d: want 256 B to 16 MiB", o.BlockSize))
+	}
+	if _, err := sstable.ParseCompression(o.Compression); err != nil {
+		errs = append(errs, fmt.Errorf("Compression %q: want none, snappy, zstd or lz4", o.Compression))
+	}
+	if o.MaxImmutableMemtables < 1 || o.MaxImmutableMemtables > 1024 {
+		errs = append(errs, fmt.Errorf("MaxImmutableMemtables %d: want 1 to 1024", o.MaxImmutableMemtables))
+	}
+	if err := o.ValueStorage.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidOptions, errors.Join(errs...))
+}
+
+// ReaderOpenOptions configures a Reader.
+type ReaderOpenOptions struct {
+	// CacheDir is the directory of the reader's disk caches (SSTs and blobs). Required.
+	CacheDir string
+	// SSTCacheSize bounds the disk cache of whole SST files, in bytes. Default: 1 GiB.
+	SSTCacheSize int64
+	// BlobCacheSize bounds the disk cache of blob values, in bytes. Default: 1 GiB.
+	BlobCacheSize int64
+	// BlobCacheMaxItemSize: larger blobs are not cached. Default (0): no limit.
+	BlobCacheMaxItemSize int64
+	// BlockCacheSize bounds the in-memory cache of SST blocks, in bytes. 0 disables it
+	// (DefaultReaderOpenOptions sets 64 MiB).
+	BlockCacheSize int64
+	// AllowUnverifiedRangeRead lets the reader read SSTs by range even when
+	// ValidateSSTChecksum is set, so without checking the whole file's SHA-256 (every
+	// block read is still verified by its own checksum).
+	AllowUnverifiedRangeRead bool
+	// RangeReadMinSSTSize: SSTs at least this large are read by range (footer, index and
+	// filter, then single blocks) instead of downloaded whole. Default: 4 MiB.
+	RangeReadMinSSTSize int64
+	// ValidateSSTChecksum checks the SHA-256 of every SST downloaded whole against the
+	// manifest before use (and disables range reads unless AllowUnverifiedRangeRead).
+	ValidateSSTChecksum bool
+	// SSTHashVerifier, when set, checks every SST's signature; unsigned SSTs are refused.
+	SSTHashVerifier SSTHashVerifier
+	// BlobReadOptions controls blob verification.
+	BlobReadOptions config.BlobReadOptions
+	// ManifestStorage reads the manifest. Default: the bucket.
+	ManifestStorage manifest.Storage
+}
+
+// The defaults of ReaderOpenOptions.
+const (
+	DefaultSSTCacheSize        = 1 << 30
+	DefaultBlobCacheSize       = 1 << 30
+	DefaultBlockCacheSize      = 64 << 20
+	DefaultRangeReadMinSSTSize = 4 << 20
+)
+
+// DefaultReaderOpenOptions returns the reader defaults, with CacheDir "isledb-cache" in
+// the working directory, a 64 MiB block cache, and SST checksums validated (range reads
+// allowed, each block verified by its own checksum).
+func DefaultReaderOpenOptions() ReaderOpenOptions {
+	o := ReaderOpenOptions{
+		CacheDir:                 "isledb-cache",
+		BlockCacheSize:           DefaultBlockCacheSize,
+		ValidateSSTChecksum:      true,
+		AllowUnverifiedRangeRead: true,
+	}
+	o.EnsureDefaults()
+	return o
+}
+
+// EnsureDefaults sets zero sizes to their defaults (BlockCacheSize stays 0: disabled).
+func (o *ReaderOpenOptions) EnsureDefaults() {
+	if o.SSTCacheSize == 0 {
+		o.SSTCacheSize = DefaultSSTCacheSize
+	}
+	if o.BlobCacheSize == 0 {
+		o.BlobCacheSize = DefaultBlobCacheSize
+	}
+	if o.RangeReadMinSSTSize == 0 {
+		o.RangeReadMinSSTSize = DefaultRangeReadMinSSTSize
+	}
+}
+
+// Validate reports every invalid field at once, wrapping ErrInvalidOptions.
+func (o ReaderOpenOptions) Validate() error {
+	var errs []error
+	if o.CacheDir == "" {
+		errs = append(errs, errors.New("CacheDir is required"))
+	}
+	if o.SSTCacheSize < 1<<20 {
+		errs = append(errs, fmt.Errorf("SSTCacheSize %d: want at least 1 MiB", o.SSTCacheSize))
+	}
+	if o.BlobCacheSize < 1<<20 {
+		errs = append(errs, fmt.Errorf("BlobCacheSize %d: want at least 1 MiB", o.BlobCacheSize))
+	}
+	if o.BlobCacheMaxItemSize < 0 || o.BlockCacheSize < 0 || o.RangeReadMinSSTSize < 0 {
+		errs = append(errs, fmt.Errorf("BlobCacheMaxItemSize %d, BlockCacheSize %d, RangeReadMinSSTSize %d: must not be negative",
+			o.BlobCacheMaxItemSize, o.BlockCacheSize, o.RangeReadMinSSTSize))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidOptions, errors.Join(errs...))
+}
+
+// IteratorOptions bounds an Iterator. Both bounds are inclusive; nil is unbounded.
+type IteratorOptions struct {
+	MinKey []byte
+	MaxKey []byte
+}
+
+// SSTCacheStats counts the work of a reader's SST caches.
+type SSTCacheStats struct {
+	DiskHits      int64 // SSTs opened from the disk cache
+	DiskMisses    int64 // SSTs downloaded whole
+	DiskEvictions int64 // SST files evicted from the disk cache
+	DiskBytes     int64 // bytes in the disk cache
+	RangeOpens    int64 // SSTs opened for range reads
+	BlockHits     int64 // block cache hits
+	BlockMisses   int64 // block cache misses
+	BlockBytes    int64 // bytes in the block cache
+	OpenReaders   int64 // SSTs open now
+}
+
+// String formats the counts on one line.
+func (s SSTCacheStats) String() string {
+	return fmt.Sprintf("disk: %d hits, %d misses, %d evictions, %d B; range opens %d; blocks: %d hits, %d misses, %d B; %d open",
+		s.DiskHits, s.DiskMisses, s.DiskEvictions, s.DiskBytes, s.RangeOpens, s.BlockHits, s.BlockMisses, s.BlockBytes, s.OpenReaders)
+}

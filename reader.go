@@ -1,0 +1,300 @@
+package isledb
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/isledb/isledb/blobstore"
+	"github.com/isledb/isledb/internal"
+	"github.com/isledb/isledb/internal/base"
+	"github.com/isledb/isledb/internal/blobref"
+	"github.com/isledb/isledb/internal/diskcache"
+	"github.com/isledb/isledb/internal/sstable"
+	"github.com/isledb/isledb/internal/tablecache"
+	"github.com/isledb/isledb/manifest"
+)
+
+// Reader reads the database at one manifest version, which Refresh advances. Readers never
+// write to the bucket. A Reader is safe for concurrent use.
+type Reader struct {
+	store  *blobstore.Store
+	opts   ReaderOpenOptions
+	ms     *manifest.Store
+	tables *tablecache.Cache
+	blocks *sstable.LRUCache // nil when BlockCacheSize is 0
+	ssts   *diskcache.Cache
+	blobs  *diskcache.Cache
+
+	cur       atomic.Pointer[manifest.Manifest]
+	refreshMu sync.Mutex
+	closed    atomic.Bool
+	blobStats struct{ hits, misses atomic.Int64 }
+}
+
+// OpenReader replays the manifest and returns a reader at its newest version.
+func OpenReader(ctx context.Context, store *blobstore.Store, opts ReaderOpenOptions) (*Reader, error) {
+	if store == nil {
+		return nil, fmt.Errorf("%w: nil store", ErrInvalidOptions)
+	}
+	opts.EnsureDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	r := &Reader{store: store, opts: opts}
+	var err error
+	if r.ssts, err = diskcache.Open(filepath.Join(opts.CacheDir, "sst"), diskcache.Options{Capacity: opts.SSTCacheSize}); err != nil {
+		return nil, fmt.Errorf("isledb: open reader: sst cache: %w", err)
+	}
+	if r.blobs, err = diskcache.Open(filepath.Join(opts.CacheDir, "blob"), diskcache.Options{Capacity: opts.BlobCacheSize, MaxItemSize: opts.BlobCacheMaxItemSize}); err != nil {
+		_ = r.ssts.Close()
+		return nil, fmt.Errorf("isledb: open reader: blob cache: %w", err)
+	}
+	if opts.BlockCacheSize > 0 {
+		r.blocks = sstable.NewLRUCache(opts.BlockCacheSize)
+	}
+	tco := tablecache.Options{
+		Store:            store,
+		Files:            fileCache{r.ssts},
+		RangeReadMinSize: opts.RangeReadMinSSTSize,
+		RequireWholeFile: opts.ValidateSSTChecksum && !opts.AllowUnverifiedRangeRead,
+		RecheckCached:    opts.ValidateSSTChecksum,
+	}
+	if r.blocks != nil {
+		tco.Blocks = r.blocks
+	}
+	if v := opts.SSTHashVerifier; v != nil {
+		tco.VerifySignature = func(hash []byte, sig *manifest.SSTSignature) error {
+			if sig == nil {
+				return fmt.Errorf("%w: the SST is not signed", ErrCorruption)
+			}
+			return v.VerifyHash(hash, *sig)
+		}
+	}
+	r.tables = tablecache.New(tco)
+	mstorage := opts.ManifestStorage
+	if mstorage == nil {
+		mstorage = manifest.NewBlobStorage(store)
+	}
+	r.ms = manifest.NewStoreWithStorage(mstorage)
+	m, err := r.ms.Replay(ctx)
+	if err != nil {
+		_ = r.Close()
+		return nil, fmt.Errorf("isledb: open reader: replay manifest: %w", err)
+	}
+	r.cur.Store(m)
+	return r, nil
+}
+
+// fileCache adapts the disk cache to what the table cache needs.
+type fileCache struct{ c *diskcache.Cache }
+
+func (f fileCache) Open(name string) (tablecache.File, bool, error) {
+	h, ok, err := f.c.Get(name)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	return h, true, nil
+}
+func (f fileCache) Put(name string, data []byte) error { return f.c.Put(name, data) }
+func (f fileCache) Remove(name string)                 { _ = f.c.Remove(name) }
+
+// Get returns the newest visible value of key. found is false if the key was never
+// written, was deleted, or has expired.
+func (r *Reader) Get(ctx context.Context, key []byte) (value []byte, found bool, err error) {
+	if r.closed.Load() {
+		return nil, false, ErrClosed
+	}
+	m := r.cur.Load()
+	e, ok, err := r.lookup(ctx, m, key)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	if e.Kind == base.KindDelete || expired(e.Expiry, time.Now().UnixNano()) {
+		return nil, false, nil
+	}
+	if e.Kind == base.KindBlobRef {
+		v, err := r.blobValue(ctx, e.Value)
+		if err != nil {
+			return nil, false, fmt.Errorf("isledb: get %q: %w", key, err)
+		}
+		return v, true, nil
+	}
+	return bytes.Clone(e.Value), true, nil
+}
+
+func expired(expiry, now int64) bool { return expiry != 0 && expiry <= now }
+
+// lookup finds the newest entry for key: L0 newest first, then each sorted run (newer
+// runs first), stopping at the first SST that holds the key.
+func (r *Reader) lookup(ctx context.Context, m *manifest.Manifest, key []byte) (sstable.Entry, bool, error) {
+	for i := range m.L0SSTs {
+		sst := &m.L0SSTs[i]
+		if bytes.Compare(key, sst.MinKey) < 0 || bytes.Compare(key, sst.MaxKey) > 0 {
+			continue
+		}
+		if e, ok, err := r.getFrom(ctx, sst, key); err != nil || ok {
+			return e, ok, err
+		}
+	}
+	for ri := range m.SortedRuns {
+		ssts := m.SortedRuns[ri].SSTs
+		i := sort.Search(len(ssts), func(i int) bool { return bytes.Compare(ssts[i].MaxKey, key) >= 0 })
+		if i == len(ssts) || bytes.Compare(key, ssts[i].MinKey) < 0 {
+			continue
+		}
+		if e, ok, err := r.getFrom(ctx, &ssts[i], key); err != nil || ok {
+			return e, ok, err
+		}
+	}
+	return sstable.Entry{}, false, nil
+}
+
+func (r *Reader) getFrom(ctx context.Context, sst *manifest.SSTMeta, key []byte) (sstable.Entry, bool, error) {
+	h, err := r.tables.Get(ctx, sst)
+	if err != nil {
+		return sstable.Entry{}, false, fmt.Errorf("isledb: get %q: %w", key, err)
+	}
+	defer h.Release()
+	e, ok, err := h.Reader().Get(ctx, key)
+	if err != nil {
+		return sstable.Entry{}, false, fmt.Errorf("isledb: get %q from sst %s: %w", key, sst.ID, err)
+	}
+	return e, ok, nil
+}
+
+// blobValue returns the value a blob reference names, from the cache or the bucket.
+// A blob fetched from the bucket is always verified against its reference; a cached one
+// only with BlobReadOptions.VerifyBlobsOnRead.
+func (r *Reader) blobValue(ctx context.Context, encoded []byte) ([]byte, error) {
+	ref, err := blobref.Decode(encoded)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCorruption, err)
+	}
+	id := ref.ID()
+	if data, ok, err := r.blobs.ReadAll(id); err == nil && ok {
+		if !r.opts.BlobReadOptions.VerifyBlobsOnRead || ref.Verify(data) == nil {
+			r.blobStats.hits.Add(1)
+			return data, nil
+		}
+		_ = r.blobs.Remove(id) // a bad cached copy: fetch again
+	}
+	r.blobStats.misses.Add(1)
+	data, err := r.blobs.GetOrFetch(ctx, id, func(ctx context.Context) ([]byte, error) {
+		data, _, err := r.store.Read(ctx, r.store.BlobPath(id))
+		if err != nil {
+			return nil, fmt.Errorf("read blob %s: %w", id, err)
+		}
+		if err := ref.Verify(data); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCorruption, err)
+		}
+		return data, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// Scan returns every visible key-value pair with minKey <= key <= maxKey (nil bounds are
+// unbounded), in key order.
+func (r *Reader) Scan(ctx context.Context, minKey, maxKey []byte) ([]KV, error) {
+	return r.ScanLimit(ctx, minKey, maxKey, 0)
+}
+
+// ScanLimit is Scan returning at most limit pairs; limit <= 0 means no limit.
+func (r *Reader) ScanLimit(ctx context.Context, minKey, maxKey []byte, limit int) ([]KV, error) {
+	it, err := r.NewIterator(ctx, IteratorOptions{MinKey: minKey, MaxKey: maxKey})
+	if err != nil {
+		return nil, err
+	}
+	var out []KV
+	for (limit <= 0 || len(out) < limit) && it.Next() {
+		out = append(out, KV{Key: bytes.Clone(it.Key()), Value: bytes.Clone(it.Value())})
+	}
+	if err := it.Close(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Refresh moves the reader to the newest manifest: new flushes become visible, and SSTs
+// that compaction removed are closed once no iterator uses them. When nothing is new it
+// costs one small read.
+func (r *Reader) Refresh(ctx context.Context) error {
+	if r.closed.Load() {
+		return ErrClosed
+	}
+	r.refreshMu.Lock()
+	defer r.refreshMu.Unlock()
+	old := r.cur.Load()
+	m, err := r.ms.ReplayFrom(ctx, old)
+	if err != nil {
+		return fmt.Errorf("isledb: refresh: %w", err)
+	}
+	if m == old {
+		return nil
+	}
+	live := make(map[string]struct{}, len(m.L0SSTs))
+	for _, id := range m.AllSSTIDs() {
+		live[id] = struct{}{}
+	}
+	for _, id := range old.AllSSTIDs() {
+		if _, ok := live[id]; !ok {
+			r.tables.Evict(id)
+		}
+	}
+	r.cur.Store(m)
+	return nil
+}
+
+// Manifest returns a copy of the reader's manifest version.
+func (r *Reader) Manifest() *Manifest { return r.cur.Load().Clone() }
+
+// ManifestUnsafe returns the reader's manifest version without copying; it must not be
+// modified.
+func (r *Reader) ManifestUnsafe() *Manifest { return r.cur.Load() }
+
+// BlobCacheStats returns the blob cache's counters.
+func (r *Reader) BlobCacheStats() internal.BlobCacheStats {
+	s := r.blobs.Stats()
+	return internal.BlobCacheStats{
+		Hits: r.blobStats.hits.Load(), Misses: r.blobStats.misses.Load(), Puts: s.Puts,
+		Evictions: s.Evictions, Rejected: s.Rejected, Bytes: s.Bytes, Items: s.Items,
+	}
+}
+
+// SSTCacheStats returns the SST caches' counters.
+func (r *Reader) SSTCacheStats() SSTCacheStats {
+	t := r.tables.Stats()
+	d := r.ssts.Stats()
+	s := SSTCacheStats{
+		DiskHits: t.FileHits, DiskMisses: t.FileMisses, DiskEvictions: d.Evictions, DiskBytes: d.Bytes,
+		RangeOpens: t.RangeOpens, OpenReaders: t.Open,
+	}
+	if r.blocks != nil {
+		b := r.blocks.Metrics()
+		s.BlockHits, s.BlockMisses, s.BlockBytes = int64(b.Hits), int64(b.Misses), b.Size
+	}
+	return s
+}
+
+// Close closes the reader and its caches (the cached files stay on disk for the next
+// reader). Iterators still open keep working until closed.
+func (r *Reader) Close() error {
+	if r.closed.Swap(true) {
+		return nil
+	}
+	var errs []error
+	if r.tables != nil {
+		errs = append(errs, r.tables.Close())
+	}
+	errs = append(errs, r.ssts.Close(), r.blobs.Close())
+	return errors.Join(errs...)
+}

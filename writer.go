@@ -1,0 +1,468 @@
+package isledb
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/isledb/isledb/blobstore"
+	"github.com/isledb/isledb/internal/base"
+	"github.com/isledb/isledb/internal/blobref"
+	"github.com/isledb/isledb/internal/memtable"
+	"github.com/isledb/isledb/internal/sstable"
+	"github.com/isledb/isledb/manifest"
+)
+
+// Writer is the database's single writer. It buffers writes in a memtable and flushes
+// them to the bucket as SSTs; see the package doc for durability. Its methods are safe
+// for concurrent use.
+type Writer struct {
+	db      *DB
+	store   *blobstore.Store
+	ms      *manifest.Store
+	opts    WriterOptions
+	sstOpts sstable.WriterOptions
+	fence   *manifest.FenceToken
+
+	kick chan struct{} // wakes the flush loop
+	stop chan struct{} // closed to end the flush loop
+	wg   sync.WaitGroup
+
+	mu struct {
+		sync.Mutex
+		active      *memtable.Memtable
+		activeSince time.Time
+		immutables  []*frozen // oldest first
+		nextSeq     base.SeqNum
+		flushedSeq  base.SeqNum // every write up to it is in the manifest
+		flushErr    error       // the last failed attempt's error, until a flush succeeds
+		errGen      uint64      // counts failed attempts
+		terminal    error       // the writer stopped for good
+		closed      bool
+		changed     chan struct{} // closed and replaced whenever the above change
+	}
+}
+
+// frozen is a memtable waiting for its flush. Its SST is built once; retries only send.
+type frozen struct {
+	mt      *memtable.Memtable
+	lastSeq base.SeqNum
+	built   *builtSST
+}
+
+type builtSST struct {
+	id    string
+	data  []byte
+	meta  manifest.SSTMeta
+	blobs []pendingBlob
+}
+
+type pendingBlob struct {
+	id    string
+	value []byte
+}
+
+// OpenWriter claims the writer role and returns the writer. A writer that held the role
+// before is fenced: its next flush fails with manifest.ErrFenced and it publishes nothing
+// more. Sequence numbers continue after the manifest's largest.
+func (db *DB) OpenWriter(ctx context.Context, opts WriterOptions) (*Writer, error) {
+	opts.EnsureDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	ms := db.newManifestStore()
+	fence, err := ms.ClaimWriter(ctx, opts.OwnerID)
+	if err != nil {
+		return nil, fmt.Errorf("isledb: open writer: claim: %w", err)
+	}
+	m, err := ms.Replay(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("isledb: open writer: replay manifest: %w", err)
+	}
+	w := &Writer{
+		db: db, store: db.store, ms: ms, opts: opts, fence: fence,
+		sstOpts: sstable.WriterOptions{BlockSize: opts.BlockSize, BloomBitsPerKey: opts.BloomBitsPerKey, Compression: opts.Compression},
+		kick:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+	}
+	if opts.BloomBitsPerKey < 0 {
+		w.sstOpts.BloomBitsPerKey = sstable.NoBloomFilter
+	}
+	w.mu.active = memtable.New()
+	w.mu.nextSeq = base.SeqNum(m.MaxSeqNum()) + 1
+	w.mu.flushedSeq = w.mu.nextSeq - 1
+	w.mu.changed = make(chan struct{})
+	if err := db.register(w); err != nil {
+		return nil, err
+	}
+	w.wg.Add(1)
+	go w.flushLoop()
+	return w, nil
+}
+
+// Fence returns the writer's fence token.
+func (w *Writer) Fence() *FenceToken { f := *w.fence; return &f }
+
+// Put writes value under key.
+func (w *Writer) Put(key, value []byte) error {
+	return w.write(base.KindValue, key, value, 0)
+}
+
+// PutWithTTL writes value under key, invisible to reads once ttl has passed.
+func (w *Writer) PutWithTTL(key, value []byte, ttl time.Duration) error {
+	if ttl <= 0 {
+		return fmt.Errorf("%w: %v", ErrInvalidTTL, ttl)
+	}
+	return w.write(base.KindValue, key, value, time.Now().Add(ttl).UnixNano())
+}
+
+// Delete deletes key: reads no longer see any value written before.
+func (w *Writer) Delete(key []byte) error {
+	return w.write(base.KindDelete, key, nil, 0)
+}
+
+// DeleteWithTTL deletes key like Delete; after ttl compaction may drop the tombstone
+// together with the older versions it hides (see the package doc).
+func (w *Writer) DeleteWithTTL(key []byte, ttl time.Duration) error {
+	if ttl <= 0 {
+		return fmt.Errorf("%w: %v", ErrInvalidTTL, ttl)
+	}
+	return w.write(base.KindDelete, key, nil, time.Now().Add(ttl).UnixNano())
+}
+
+// checkKV validates a write before anything is buffered.
+func (w *Writer) checkKV(key, value []byte) error {
+	vs := w.opts.ValueStorage
+	switch {
+	case len(key) == 0:
+		return ErrEmptyKey
+	case len(key) > vs.MaxKeySize:
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLarge, len(key), vs.MaxKeySize)
+	case int64(len(value)) > vs.MaxValueSize:
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrValueTooLarge, len(value), vs.MaxValueSize)
+	}
+	return nil
+}
+
+func (w *Writer) write(kind base.Kind, key, value []byte, expiry int64) error {
+	if err := w.checkKV(key, value); err != nil {
+		return err
+	}
+	size := memtable.EntrySize(len(key), len(value))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usableLocked(); err != nil {
+		return err
+	}
+	act := w.mu.active
+	if !act.Empty() && act.Size()+size > w.opts.MemtableSize {
+		if len(w.mu.immutables) >= w.opts.MaxImmutableMemtables {
+			return ErrBackpressure
+		}
+		w.rotateLocked()
+		act = w.mu.active
+	}
+	if act.Empty() {
+		w.mu.activeSince = time.Now()
+	}
+	act.Add(w.mu.nextSeq, kind, key, value, expiry)
+	w.mu.nextSeq++
+	return nil
+}
+
+func (w *Writer) usableLocked() error {
+	if w.mu.closed {
+		return ErrClosed
+	}
+	if w.mu.terminal != nil {
+		return w.mu.terminal
+	}
+	return nil
+}
+
+// rotateLocked freezes the active memtable and wakes the flush loop.
+func (w *Writer) rotateLocked() {
+	if w.mu.active.Empty() {
+		return
+	}
+	w.mu.immutables = append(w.mu.immutables, &frozen{mt: w.mu.active, lastSeq: w.mu.nextSeq - 1})
+	w.mu.active = memtable.New()
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// notifyLocked wakes everyone waiting for a state change.
+func (w *Writer) notifyLocked() {
+	close(w.mu.changed)
+	w.mu.changed = make(chan struct{})
+}
+
+// Flush returns once every write made before the call is in the manifest (its SST and
+// blobs in the bucket). If a flush attempt fails meanwhile, Flush returns its error; the
+// writes stay queued, the writer retries them in the background, and a later Flush
+// reports success once they land.
+func (w *Writer) Flush(ctx context.Context) error {
+	w.mu.Lock()
+	if err := w.usableLocked(); err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	w.rotateLocked()
+	target := w.mu.nextSeq - 1
+	w.mu.Unlock()
+	return w.waitFlushed(ctx, target)
+}
+
+// waitFlushed waits until writes up to target are flushed, a flush attempt fails, or
+// the writer stops.
+func (w *Writer) waitFlushed(ctx context.Context, target base.SeqNum) error {
+	w.mu.Lock()
+	gen := w.mu.errGen
+	for {
+		switch {
+		case w.mu.flushedSeq >= target:
+			w.mu.Unlock()
+			return nil
+		case w.mu.terminal != nil:
+			err := w.mu.terminal
+			w.mu.Unlock()
+			return err
+		case w.mu.errGen != gen:
+			err := w.mu.flushErr
+			w.mu.Unlock()
+			return fmt.Errorf("isledb: flush: %w", err)
+		}
+		ch := w.mu.changed
+		w.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		w.mu.Lock()
+	}
+}
+
+// Close flushes every buffered write, then stops the writer. If the final flush fails,
+// Close returns the error and the unflushed writes are lost.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	if w.mu.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	var err error
+	if w.mu.terminal == nil {
+		w.rotateLocked()
+		target := w.mu.nextSeq - 1
+		w.mu.Unlock()
+		err = w.waitFlushed(context.Background(), target)
+		w.mu.Lock()
+	} else {
+		err = w.mu.terminal
+	}
+	w.mu.closed = true
+	w.notifyLocked()
+	w.mu.Unlock()
+	close(w.stop)
+	w.wg.Wait()
+	w.db.unregister(w)
+	return err
+}
+
+// flushLoop flushes frozen memtables in order and enforces FlushInterval.
+func (w *Writer) flushLoop() {
+	defer w.wg.Done()
+	var tick <-chan time.Time
+	if w.opts.FlushInterval > 0 {
+		t := time.NewTicker(min(w.opts.FlushInterval/2+1, 100*time.Millisecond))
+		defer t.Stop()
+		tick = t.C
+	}
+	backoff := 50 * time.Millisecond
+	var retry <-chan time.Time
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-w.kick:
+		case <-tick:
+			w.mu.Lock()
+			if !w.mu.active.Empty() && time.Since(w.mu.activeSince) >= w.opts.FlushInterval {
+				w.rotateLocked()
+			}
+			w.mu.Unlock()
+		case <-retry:
+			retry = nil
+		}
+		if retry != nil {
+			continue // waiting out a backoff
+		}
+		err := w.flushQueued()
+		switch {
+		case err == nil:
+			backoff = 50 * time.Millisecond
+		case errors.Is(err, manifest.ErrFenced):
+			return
+		default:
+			retry = time.After(backoff)
+			backoff = min(backoff*2, 5*time.Second)
+		}
+	}
+}
+
+// flushQueued flushes frozen memtables, oldest first, until none is left or one fails.
+func (w *Writer) flushQueued() error {
+	for {
+		w.mu.Lock()
+		if len(w.mu.immutables) == 0 || w.mu.terminal != nil {
+			w.mu.Unlock()
+			return nil
+		}
+		f := w.mu.immutables[0]
+		w.mu.Unlock()
+
+		err := w.flushOne(context.Background(), f)
+		w.mu.Lock()
+		if err != nil {
+			w.mu.flushErr = err
+			w.mu.errGen++
+			if errors.Is(err, manifest.ErrFenced) {
+				w.mu.terminal = fmt.Errorf("%w: %w", ErrWriterFailed, err)
+			}
+			w.notifyLocked()
+			w.mu.Unlock()
+			w.opts.OnFlushError(err)
+			return err
+		}
+		w.mu.immutables = w.mu.immutables[1:]
+		w.mu.flushedSeq = f.lastSeq
+		w.mu.flushErr = nil
+		w.notifyLocked()
+		w.mu.Unlock()
+	}
+}
+
+// flushOne writes f's blobs, then its SST, then the manifest entry naming the SST: the
+// manifest never refers to an object that is not in the bucket.
+func (w *Writer) flushOne(ctx context.Context, f *frozen) error {
+	if f.built == nil {
+		b, err := w.build(f.mt)
+		if err != nil {
+			return err
+		}
+		f.built = b
+	}
+	b := f.built
+	if err := w.uploadBlobs(ctx, b.blobs); err != nil {
+		return err
+	}
+	if _, err := w.store.Write(ctx, w.store.SSTPath(b.id), b.data); err != nil {
+		return fmt.Errorf("isledb: flush: write sst %s: %w", b.id, err)
+	}
+	if _, err := w.ms.AppendAddSSTableWithFence(ctx, b.meta); err != nil {
+		if errors.Is(err, manifest.ErrSSTExists) {
+			return nil // an earlier attempt of this flush landed
+		}
+		return fmt.Errorf("isledb: flush: add sst %s to the manifest: %w", b.id, err)
+	}
+	return nil
+}
+
+// build encodes a memtable as an SST, moving values at or over the blob threshold out to
+// blobs.
+func (w *Writer) build(mt *memtable.Memtable) (*builtSST, error) {
+	var buf bytes.Buffer
+	buf.Grow(int(mt.Size()))
+	sw, err := sstable.NewWriter(&buf, w.sstOpts)
+	if err != nil {
+		return nil, err
+	}
+	vs := w.opts.ValueStorage
+	var blobs []pendingBlob
+	var refBuf [blobref.Size]byte
+	var tombstones uint64
+	it := mt.NewIterator()
+	for ok := it.First(); ok; ok = it.Next() {
+		e := it.Entry()
+		se := sstable.Entry{Key: e.Key, Value: e.Value, Seq: e.Seq, Kind: e.Kind, Expiry: e.Expiry}
+		if e.Kind == base.KindValue && vs.StoresAsBlob(len(e.Value)) {
+			ref := blobref.Of(e.Value)
+			blobs = append(blobs, pendingBlob{id: ref.ID(), value: e.Value})
+			se.Kind, se.Value = base.KindBlobRef, ref.Append(refBuf[:0])
+		}
+		if e.Kind == base.KindDelete {
+			tombstones++
+		}
+		if err := sw.Add(se); err != nil {
+			return nil, fmt.Errorf("isledb: flush: build sst: %w", err)
+		}
+	}
+	md, err := sw.Finish()
+	if err != nil {
+		return nil, fmt.Errorf("isledb: flush: build sst: %w", err)
+	}
+	id := newSSTID(w.fence.Epoch, uint64(md.SeqHi))
+	meta := manifest.SSTMeta{
+		ID: id, Epoch: w.fence.Epoch, SeqLo: uint64(md.SeqLo), SeqHi: uint64(md.SeqHi),
+		MinKey: md.MinKey, MaxKey: md.MaxKey, Size: md.Size, Checksum: md.Checksum,
+		Bloom:     manifest.BloomMeta{BitsPerKey: md.BloomBitsPerKey, HashCount: md.BloomProbes, Keys: md.EntryCount},
+		CreatedAt: md.CreatedAt, Level: 0, HasBlobRefs: md.HasBlobRefs,
+		EntryCount: md.EntryCount, TombstoneCount: tombstones,
+	}
+	if s := w.opts.Signer; s != nil {
+		sig, err := s.SignHash(md.SHA256[:])
+		if err != nil {
+			return nil, fmt.Errorf("isledb: flush: sign sst %s: %w", id, err)
+		}
+		meta.Signature = &manifest.SSTSignature{Algorithm: s.Algorithm(), KeyID: s.KeyID(), Hash: md.Checksum, Signature: sig}
+	}
+	return &builtSST{id: id, data: buf.Bytes(), meta: meta, blobs: blobs}, nil
+}
+
+// blobUploadConcurrency bounds the blob PUTs of one flush in flight.
+const blobUploadConcurrency = 8
+
+// uploadBlobs writes each blob once (put-if-absent: an existing blob has the same content).
+func (w *Writer) uploadBlobs(ctx context.Context, blobs []pendingBlob) error {
+	if len(blobs) == 0 {
+		return nil
+	}
+	sem := make(chan struct{}, blobUploadConcurrency)
+	errc := make(chan error, len(blobs))
+	seen := make(map[string]bool, len(blobs))
+	var wg sync.WaitGroup
+	for _, b := range blobs {
+		if seen[b.id] {
+			continue
+		}
+		seen[b.id] = true
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			_, err := w.store.WriteIfNotExist(ctx, w.store.BlobPath(b.id), b.value)
+			if err != nil && !errors.Is(err, blobstore.ErrPreconditionFailed) {
+				errc <- fmt.Errorf("isledb: flush: write blob %s: %w", b.id, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	return <-errc // nil when the channel is empty
+}
+
+// newSSTID returns an id that sorts by creation: epoch, then the highest sequence number,
+// then 32 random bits so two attempts never collide.
+func newSSTID(epoch, seqHi uint64) string {
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	return fmt.Sprintf("%020d-%020d-%08x", epoch, seqHi, binary.BigEndian.Uint32(r[:]))
+}
