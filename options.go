@@ -10,6 +10,7 @@ import (
 	"github.com/isledb/isledb/config"
 	"github.com/isledb/isledb/internal/sstable"
 	"github.com/isledb/isledb/manifest"
+	"github.com/isledb/isledb/wal"
 )
 
 // DBOptions configures OpenDB.
@@ -50,6 +51,17 @@ type WriterOptions struct {
 	OwnerID string
 	// Signer, when set, signs each SST's SHA-256; the signature goes in the manifest.
 	Signer SSTHashSigner
+	// WALDir, when set, keeps a write-ahead log of unflushed writes in this local
+	// directory: a write is acknowledged only once the log holds it (per WALSyncMode), and
+	// opening a writer on the same directory after a crash replays the writes the manifest
+	// does not have, then flushes them. Default: "" (no WAL: unflushed writes live only in
+	// memory). A WAL directory belongs to one database prefix.
+	WALDir string
+	// WALSyncMode: wal.SyncStrict (default) acknowledges a write only after an fsync
+	// covering it (concurrent writes share fsyncs); wal.SyncBatchOnly and wal.SyncAsync
+	// acknowledge at once, and the log reaches stable storage when it rotates a segment
+	// and on Close (a crash may lose the most recent writes).
+	WALSyncMode wal.SyncMode
 }
 
 // The defaults of WriterOptions.
@@ -126,6 +138,9 @@ func (o WriterOptions) Validate() error {
 	}
 	if err := o.ValueStorage.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if o.WALSyncMode > wal.SyncAsync {
+		errs = append(errs, fmt.Errorf("WALSyncMode %d: want wal.SyncStrict, SyncBatchOnly or SyncAsync", o.WALSyncMode))
 	}
 	if len(errs) == 0 {
 		return nil

@@ -16,6 +16,7 @@ import (
 	"github.com/isledb/isledb/internal/memtable"
 	"github.com/isledb/isledb/internal/sstable"
 	"github.com/isledb/isledb/manifest"
+	"github.com/isledb/isledb/wal"
 )
 
 // Writer is the database's single writer. It buffers writes in a memtable and flushes
@@ -28,6 +29,7 @@ type Writer struct {
 	opts    WriterOptions
 	sstOpts sstable.WriterOptions
 	fence   *manifest.FenceToken
+	wal     *writerWAL // nil without WriterOptions.WALDir
 
 	kick chan struct{} // wakes the flush loop
 	stop chan struct{} // closed to end the flush loop
@@ -52,6 +54,7 @@ type Writer struct {
 type frozen struct {
 	mt      *memtable.Memtable
 	lastSeq base.SeqNum
+	walNext wal.SeqNum // WAL records of this memtable and older ones have smaller ids
 	built   *builtSST
 }
 
@@ -97,12 +100,58 @@ func (db *DB) OpenWriter(ctx context.Context, opts WriterOptions) (*Writer, erro
 	w.mu.nextSeq = base.SeqNum(m.MaxSeqNum()) + 1
 	w.mu.flushedSeq = w.mu.nextSeq - 1
 	w.mu.changed = make(chan struct{})
+	if opts.WALDir != "" {
+		if w.wal, err = openWriterWAL(opts.WALDir, opts.WALSyncMode); err != nil {
+			return nil, fmt.Errorf("isledb: open writer: WAL: %w", err)
+		}
+	}
 	if err := db.register(w); err != nil {
+		w.closeWAL()
 		return nil, err
 	}
 	w.wg.Add(1)
 	go w.flushLoop()
+	if w.wal != nil {
+		if err := w.replayWAL(ctx, base.SeqNum(m.MaxSeqNum())); err != nil {
+			_ = w.Close()
+			return nil, err
+		}
+	}
 	return w, nil
+}
+
+// replayWAL re-adds the logged writes the manifest does not hold (a crash lost them
+// from memory) and flushes them before the writer is handed out.
+func (w *Writer) replayWAL(ctx context.Context, manifestMax base.SeqNum) error {
+	recs, err := w.wal.replay(manifestMax)
+	if err != nil {
+		return fmt.Errorf("isledb: open writer: replay WAL: %w", err)
+	}
+	if len(recs) > 0 {
+		w.mu.Lock()
+		for _, r := range recs {
+			if w.mu.active.Empty() {
+				w.mu.activeSince = time.Now()
+			}
+			w.mu.active.Add(r.seq, r.kind, r.key, r.value, r.expiry)
+			w.mu.nextSeq = r.seq + 1
+		}
+		w.mu.Unlock()
+		if err := w.Flush(ctx); err != nil {
+			return fmt.Errorf("isledb: open writer: flush replayed WAL writes: %w", err)
+		}
+	}
+	// Everything logged is now in the manifest.
+	if err := w.wal.truncate(w.wal.nextID()); err != nil {
+		return fmt.Errorf("isledb: open writer: truncate WAL: %w", err)
+	}
+	return nil
+}
+
+func (w *Writer) closeWAL() {
+	if w.wal != nil {
+		_ = w.wal.close()
+	}
 }
 
 // Fence returns the writer's fence token.
@@ -155,23 +204,41 @@ func (w *Writer) write(kind base.Kind, key, value []byte, expiry int64) error {
 	}
 	size := memtable.EntrySize(len(key), len(value))
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if err := w.usableLocked(); err != nil {
+		w.mu.Unlock()
 		return err
 	}
 	act := w.mu.active
 	if !act.Empty() && act.Size()+size > w.opts.MemtableSize {
 		if len(w.mu.immutables) >= w.opts.MaxImmutableMemtables {
+			w.mu.Unlock()
 			return ErrBackpressure
 		}
 		w.rotateLocked()
 		act = w.mu.active
 	}
+	seq := w.mu.nextSeq
+	var walID wal.SeqNum
+	if w.wal != nil {
+		id, err := w.wal.append(walRecord{seq: seq, kind: kind, expiry: expiry, key: key, value: value})
+		if err != nil {
+			w.mu.Unlock()
+			return fmt.Errorf("isledb: write-ahead log: %w", err)
+		}
+		walID = id
+	}
 	if act.Empty() {
 		w.mu.activeSince = time.Now()
 	}
-	act.Add(w.mu.nextSeq, kind, key, value, expiry)
+	act.Add(seq, kind, key, value, expiry)
 	w.mu.nextSeq++
+	w.mu.Unlock()
+	if w.wal != nil {
+		// Acknowledge only once the log holds the write (strict mode).
+		if err := w.wal.waitDurable(walID); err != nil {
+			return fmt.Errorf("isledb: write-ahead log: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -190,7 +257,11 @@ func (w *Writer) rotateLocked() {
 	if w.mu.active.Empty() {
 		return
 	}
-	w.mu.immutables = append(w.mu.immutables, &frozen{mt: w.mu.active, lastSeq: w.mu.nextSeq - 1})
+	f := &frozen{mt: w.mu.active, lastSeq: w.mu.nextSeq - 1}
+	if w.wal != nil {
+		f.walNext = w.wal.nextID()
+	}
+	w.mu.immutables = append(w.mu.immutables, f)
 	w.mu.active = memtable.New()
 	select {
 	case w.kick <- struct{}{}:
@@ -273,6 +344,11 @@ func (w *Writer) Close() error {
 	w.mu.Unlock()
 	close(w.stop)
 	w.wg.Wait()
+	if w.wal != nil {
+		if cerr := w.wal.close(); err == nil && cerr != nil {
+			err = fmt.Errorf("isledb: close WAL: %w", cerr)
+		}
+	}
 	w.db.unregister(w)
 	return err
 }
@@ -347,6 +423,13 @@ func (w *Writer) flushQueued() error {
 		w.mu.flushErr = nil
 		w.notifyLocked()
 		w.mu.Unlock()
+		if w.wal != nil {
+			// The memtable is in the manifest: its log records are no longer needed.
+			// Failing to delete them only costs disk space and replay time.
+			if err := w.wal.truncate(f.walNext); err != nil {
+				w.opts.OnFlushError(fmt.Errorf("isledb: truncate WAL: %w", err))
+			}
+		}
 	}
 }
 

@@ -1,0 +1,175 @@
+package isledb
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/isledb/isledb/internal/base"
+	"github.com/isledb/isledb/wal"
+)
+
+// walStream is the stream of the writer's WAL that holds its unflushed writes.
+const walStream = "writer"
+
+// walRecordVersion is the version byte of a writer WAL record. Frozen.
+//
+// A record (one WAL entry per write) is:
+//
+//	+---------+------+----------+-------------+-----------------+-----+-------+
+//	| version | kind | seq      | expiry      | key length      | key | value |
+//	| 1 B = 1 | 1 B  | 8 B (LE) | 8 B (LE)    | uvarint         |     | rest  |
+//	+---------+------+----------+-------------+-----------------+-----+-------+
+const walRecordVersion = 1
+
+// walRecord is one write as the WAL holds it.
+type walRecord struct {
+	seq    base.SeqNum
+	kind   base.Kind
+	expiry int64
+	key    []byte
+	value  []byte
+}
+
+func (r walRecord) appendTo(dst []byte) []byte {
+	dst = append(dst, walRecordVersion, byte(r.kind))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(r.seq))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(r.expiry))
+	dst = binary.AppendUvarint(dst, uint64(len(r.key)))
+	dst = append(dst, r.key...)
+	return append(dst, r.value...)
+}
+
+func decodeWALRecord(b []byte) (walRecord, error) {
+	if len(b) < 18 || b[0] != walRecordVersion || !base.Kind(b[1]).Valid() {
+		return walRecord{}, fmt.Errorf("%w: writer WAL record: bad header", ErrCorruption)
+	}
+	r := walRecord{kind: base.Kind(b[1]), seq: base.SeqNum(binary.LittleEndian.Uint64(b[2:])), expiry: int64(binary.LittleEndian.Uint64(b[10:]))}
+	klen, n := binary.Uvarint(b[18:])
+	if n <= 0 || klen > uint64(len(b)-18-n) {
+		return walRecord{}, fmt.Errorf("%w: writer WAL record: bad key length", ErrCorruption)
+	}
+	rest := b[18+n:]
+	r.key, r.value = rest[:klen], rest[klen:]
+	return r, nil
+}
+
+// writerWAL is the writer's write-ahead log with its own group commit: records are
+// appended under the writer's lock (so the log is in sequence order) without an fsync,
+// and each strict write then waits for one fsync that covers it, shared with every other
+// write waiting at the time.
+type writerWAL struct {
+	log    *wal.WAL
+	strict bool
+	buf    []byte // record encoding scratch, guarded by the writer's mutex
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	durable wal.SeqNum // every record below is on stable storage
+	syncing bool
+	err     error // a failed fsync: the WAL can no longer promise durability
+}
+
+func openWriterWAL(dir string, mode wal.SyncMode) (*writerWAL, error) {
+	opts := wal.DefaultOptions(dir)
+	// The writer fsyncs itself (group commit across Puts); the WAL only buffers.
+	opts.SyncMode = wal.SyncAsync
+	log, err := wal.Open(opts)
+	if err != nil {
+		return nil, err
+	}
+	w := &writerWAL{log: log, strict: mode == wal.SyncStrict}
+	w.cond = sync.NewCond(&w.mu)
+	w.durable = log.NextSeq(walStream)
+	return w, nil
+}
+
+// replay returns the records with sequence numbers above after, in sequence order.
+func (w *writerWAL) replay(after base.SeqNum) ([]walRecord, error) {
+	it, err := w.log.Iter(walStream, 0)
+	if errors.Is(err, wal.ErrStreamNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []walRecord
+	for it.Next() {
+		r, err := decodeWALRecord(it.Entry())
+		if err != nil {
+			return nil, fmt.Errorf("entry %d: %w", it.ID(), err)
+		}
+		if r.seq > after {
+			r.key, r.value = append([]byte(nil), r.key...), append([]byte(nil), r.value...)
+			out = append(out, r)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
+	return out, nil
+}
+
+// append logs a record; the caller holds the writer's mutex. It returns the record's WAL
+// id, for waitDurable.
+func (w *writerWAL) append(r walRecord) (wal.SeqNum, error) {
+	w.mu.Lock()
+	err := w.err
+	w.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	w.buf = r.appendTo(w.buf[:0])
+	return w.log.Append(walStream, w.buf)
+}
+
+// waitDurable returns once record id is on stable storage (strict mode), leading an
+// fsync for everyone waiting when none is in flight.
+func (w *writerWAL) waitDurable(id wal.SeqNum) error {
+	if !w.strict {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.durable <= id {
+		if w.err != nil {
+			return w.err
+		}
+		if w.syncing {
+			w.cond.Wait()
+			continue
+		}
+		w.syncing = true
+		target := w.log.NextSeq(walStream)
+		w.mu.Unlock()
+		err := w.log.Sync()
+		w.mu.Lock()
+		w.syncing = false
+		if err != nil {
+			w.err = fmt.Errorf("isledb: writer WAL sync: %w", err)
+		} else if target > w.durable {
+			w.durable = target
+		}
+		w.cond.Broadcast()
+	}
+	return nil
+}
+
+// nextID is the WAL id the next record will get; records of a frozen memtable all have
+// ids below the value taken when it was frozen.
+func (w *writerWAL) nextID() wal.SeqNum { return w.log.NextSeq(walStream) }
+
+// truncate drops the WAL segments whose records all precede below (they are flushed).
+func (w *writerWAL) truncate(below wal.SeqNum) error {
+	_, err := w.log.Truncate(walStream, below)
+	if errors.Is(err, wal.ErrStreamNotFound) {
+		return nil
+	}
+	return err
+}
+
+func (w *writerWAL) close() error { return w.log.Close() }
