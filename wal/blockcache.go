@@ -26,16 +26,21 @@ type cachedBlock struct {
 type blockCache struct {
 	capacity int64
 
-	mu   sync.Mutex
-	used int64
-	ll   *list.List
-	m    map[blockKey]*list.Element
-
 	hits, misses atomic.Uint64
+
+	mu struct {
+		sync.Mutex
+		used int64
+		ll   *list.List
+		m    map[blockKey]*list.Element
+	}
 }
 
 func newBlockCache(capacity int64) *blockCache {
-	return &blockCache{capacity: capacity, ll: list.New(), m: make(map[blockKey]*list.Element)}
+	c := &blockCache{capacity: capacity}
+	c.mu.ll = list.New()
+	c.mu.m = make(map[blockKey]*list.Element)
+	return c
 }
 
 // readAt returns n bytes of h's file from off, assembled from cached blocks.
@@ -60,8 +65,8 @@ func (c *blockCache) readAt(h *segHandle, off int64, n int) ([]byte, error) {
 func (c *blockCache) block(h *segHandle, idx int64) ([]byte, error) {
 	key := blockKey{seg: h.seg, idx: idx}
 	c.mu.Lock()
-	if e := c.m[key]; e != nil {
-		c.ll.MoveToFront(e)
+	if e := c.mu.m[key]; e != nil {
+		c.mu.ll.MoveToFront(e)
 		c.mu.Unlock()
 		c.hits.Add(1)
 		return e.Value.(*cachedBlock).data, nil
@@ -83,17 +88,17 @@ func (c *blockCache) block(h *segHandle, idx int64) ([]byte, error) {
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e := c.m[key]; e != nil {
+	if e := c.mu.m[key]; e != nil {
 		return e.Value.(*cachedBlock).data, nil
 	}
-	c.m[key] = c.ll.PushFront(&cachedBlock{key: key, data: data})
-	c.used += int64(len(data))
-	for c.used > c.capacity && c.ll.Len() > 1 {
-		e := c.ll.Back()
+	c.mu.m[key] = c.mu.ll.PushFront(&cachedBlock{key: key, data: data})
+	c.mu.used += int64(len(data))
+	for c.mu.used > c.capacity && c.mu.ll.Len() > 1 {
+		e := c.mu.ll.Back()
 		b := e.Value.(*cachedBlock)
-		c.ll.Remove(e)
-		delete(c.m, b.key)
-		c.used -= int64(len(b.data))
+		c.mu.ll.Remove(e)
+		delete(c.mu.m, b.key)
+		c.mu.used -= int64(len(b.data))
 	}
 	return data, nil
 }

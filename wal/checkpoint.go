@@ -126,9 +126,11 @@ type checkpointFile struct {
 type checkpointStore struct {
 	dir string
 
-	mu      sync.Mutex
-	files   []*checkpointFile // by seq, oldest first
-	nextSeq uint64
+	mu struct {
+		sync.Mutex
+		files   []*checkpointFile // by seq, oldest first
+		nextSeq uint64
+	}
 }
 
 // openCheckpointStore reads every checkpoint in dir, creating dir if needed. Files that do
@@ -165,8 +167,8 @@ func openCheckpointStore(dir string) (*checkpointStore, error) {
 		}
 		f := &checkpointFile{seq: seq, path: path, size: int64(len(b))}
 		f.userID, f.data, f.err = decodeCheckpoint(b, path)
-		c.files = append(c.files, f) // ReadDir sorts by name: by seq
-		c.nextSeq = seq + 1
+		c.mu.files = append(c.mu.files, f) // ReadDir sorts by name: by seq
+		c.mu.nextSeq = seq + 1
 	}
 	return c, nil
 }
@@ -175,14 +177,14 @@ func openCheckpointStore(dir string) (*checkpointStore, error) {
 func (c *checkpointStore) add(userID []byte, d *CheckpointData) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	seq := c.nextSeq
+	seq := c.mu.nextSeq
 	path := filepath.Join(c.dir, fmt.Sprintf("%020d%s", seq, checkpointSuffix))
 	b := appendCheckpoint(nil, userID, d)
 	if err := writeFileAtomic(path, b); err != nil {
 		return err
 	}
-	c.nextSeq++
-	c.files = append(c.files, &checkpointFile{seq: seq, path: path, size: int64(len(b)),
+	c.mu.nextSeq++
+	c.mu.files = append(c.mu.files, &checkpointFile{seq: seq, path: path, size: int64(len(b)),
 		userID: bytes.Clone(userID), data: d})
 	return nil
 }
@@ -191,8 +193,8 @@ func (c *checkpointStore) add(userID []byte, d *CheckpointData) error {
 func (c *checkpointStore) find(userID []byte) (*checkpointFile, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i := len(c.files) - 1; i >= 0; i-- {
-		if f := c.files[i]; f.err == nil && bytes.Equal(f.userID, userID) {
+	for i := len(c.mu.files) - 1; i >= 0; i-- {
+		if f := c.mu.files[i]; f.err == nil && bytes.Equal(f.userID, userID) {
 			return f, nil
 		}
 	}
@@ -203,38 +205,38 @@ func (c *checkpointStore) find(userID []byte) (*checkpointFile, error) {
 func (c *checkpointStore) latest() (*checkpointFile, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.files) == 0 {
+	if len(c.mu.files) == 0 {
 		return nil, ErrNoCheckpoints
 	}
-	f := c.files[len(c.files)-1]
+	f := c.mu.files[len(c.mu.files)-1]
 	return f, f.err
 }
 
 func (c *checkpointStore) count() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.files)
+	return len(c.mu.files)
 }
 
 // compact deletes all but the keep newest checkpoints.
 func (c *checkpointStore) compact(keep int) (CompactionStats, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st := CompactionStats{CheckpointsBefore: len(c.files), CheckpointsAfter: len(c.files)}
-	n := len(c.files) - keep
+	st := CompactionStats{CheckpointsBefore: len(c.mu.files), CheckpointsAfter: len(c.mu.files)}
+	n := len(c.mu.files) - keep
 	if n <= 0 {
 		return st, nil
 	}
-	for i, f := range c.files[:n] {
+	for i, f := range c.mu.files[:n] {
 		if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			c.files = c.files[i:]
-			st.CheckpointsAfter = len(c.files)
+			c.mu.files = c.mu.files[i:]
+			st.CheckpointsAfter = len(c.mu.files)
 			return st, ioErr("remove checkpoint", f.path, err)
 		}
 		st.BytesReclaimed += uint64(f.size)
 	}
-	c.files = append([]*checkpointFile(nil), c.files[n:]...)
-	st.CheckpointsAfter = len(c.files)
+	c.mu.files = append([]*checkpointFile(nil), c.mu.files[n:]...)
+	st.CheckpointsAfter = len(c.mu.files)
 	return st, syncDir(c.dir)
 }
 

@@ -62,6 +62,16 @@ var (
 	ErrInvalidShard = errors.New("wal: invalid shard")
 )
 
+var (
+	_ error = (*IOError)(nil)
+	_ error = (*CorruptionError)(nil)
+	_ error = (*CRCMismatchError)(nil)
+	_ error = (*ConfigError)(nil)
+	_ error = (*InvalidStreamNameError)(nil)
+	_ error = (*CheckpointCorruptedError)(nil)
+	_ error = (*ShardCountMismatchError)(nil)
+)
+
 // IOError is a failed file-system operation. It matches ErrIO and unwraps to the error of the
 // operating system.
 type IOError struct {

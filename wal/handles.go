@@ -37,25 +37,31 @@ type handleCache struct {
 	capacity int
 	mmap     bool
 
-	mu     sync.Mutex
-	ll     *list.List // front = most recently used
-	m      map[*segment]*segHandle
-	closed bool         // after closeAll, handles are not cached: the last release closes them
-	cnt    atomic.Int64 // open files, in or out of the cache
+	cnt atomic.Int64 // open files, in or out of the cache
+
+	mu struct {
+		sync.Mutex
+		ll     *list.List // front = most recently used
+		m      map[*segment]*segHandle
+		closed bool // after closeAll, handles are not cached: the last release closes them
+	}
 }
 
 func newHandleCache(capacity int, mmap bool) *handleCache {
-	return &handleCache{capacity: capacity, mmap: mmap, ll: list.New(), m: make(map[*segment]*segHandle)}
+	c := &handleCache{capacity: capacity, mmap: mmap}
+	c.mu.ll = list.New()
+	c.mu.m = make(map[*segment]*segHandle)
+	return c
 }
 
 // acquire returns a handle on seg with a reference taken. A sealed segment is mapped when the
 // cache uses mmap; the active one never is, since it still grows.
 func (c *handleCache) acquire(seg *segment, sealed bool) (*segHandle, error) {
 	c.mu.Lock()
-	if h := c.m[seg]; h != nil {
+	if h := c.mu.m[seg]; h != nil {
 		if h.sealed || !sealed {
 			h.refs++
-			c.ll.MoveToFront(h.elem)
+			c.mu.ll.MoveToFront(h.elem)
 			c.mu.Unlock()
 			return h, nil
 		}
@@ -72,25 +78,25 @@ func (c *handleCache) acquire(seg *segment, sealed bool) (*segHandle, error) {
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if other := c.m[seg]; other != nil {
+	if other := c.mu.m[seg]; other != nil {
 		if other.sealed || !sealed {
 			// Lost a race with another opener: use its handle.
 			other.refs++
-			c.ll.MoveToFront(other.elem)
+			c.mu.ll.MoveToFront(other.elem)
 			c.closeHandle(h)
 			return other, nil
 		}
 		c.removeLocked(other)
 	}
 	h.refs = 1
-	if c.closed {
+	if c.mu.closed {
 		h.evicted = true
 		return h, nil
 	}
-	h.elem = c.ll.PushFront(h)
-	c.m[seg] = h
-	for c.ll.Len() > c.capacity {
-		c.removeLocked(c.ll.Back().Value.(*segHandle))
+	h.elem = c.mu.ll.PushFront(h)
+	c.mu.m[seg] = h
+	for c.mu.ll.Len() > c.capacity {
+		c.removeLocked(c.mu.ll.Back().Value.(*segHandle))
 	}
 	return h, nil
 }
@@ -110,15 +116,15 @@ func (c *handleCache) release(h *segHandle) {
 func (c *handleCache) evict(seg *segment) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if h := c.m[seg]; h != nil {
+	if h := c.mu.m[seg]; h != nil {
 		c.removeLocked(h)
 	}
 }
 
 // removeLocked takes h out of the cache and closes it if no reader holds it.
 func (c *handleCache) removeLocked(h *segHandle) {
-	c.ll.Remove(h.elem)
-	delete(c.m, h.seg)
+	c.mu.ll.Remove(h.elem)
+	delete(c.mu.m, h.seg)
 	h.evicted = true
 	if h.refs == 0 {
 		c.closeHandle(h)
@@ -129,9 +135,9 @@ func (c *handleCache) removeLocked(h *segHandle) {
 func (c *handleCache) closeAll() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.closed = true
-	for c.ll.Len() > 0 {
-		c.removeLocked(c.ll.Back().Value.(*segHandle))
+	c.mu.closed = true
+	for c.mu.ll.Len() > 0 {
+		c.removeLocked(c.mu.ll.Back().Value.(*segHandle))
 	}
 }
 

@@ -59,7 +59,7 @@ type segmentWriter struct {
 	seg     *segment
 	f       *os.File
 	size    int64    // bytes of records written to the file (its logical end)
-	alloc   int64    // bytes allocated: the file's real size, ≥ size when preallocated
+	alloc   int64    // end of the zero-filled space; the file's size is max(size, alloc)
 	offsets []uint32 // file offset of every record, written or still buffered
 
 	chunk int64 // zero-fill step; 0 disables preallocation
@@ -77,20 +77,21 @@ const maxPreallocChunk = 1 << 20
 // zeros is the source of zero-fill writes. Never modified.
 var zeros = make([]byte, 256<<10)
 
-// extend zero-fills the file past end, the new end of its data, when the data has reached the
-// end of the space filled so far. The zeros are made durable by the next fsync, together
-// with the data.
-func (sw *segmentWriter) extend(end int64) error {
-	if sw.chunk == 0 || end <= sw.alloc {
+// extend zero-fills the file past end, the new end of its data, when a write of n bytes has
+// reached the end of the space filled so far. The zeros are made durable by the next fsync,
+// together with the data. Large writes skip it: their fsync is dominated by the data itself,
+// and filling ahead of them would double the bytes written.
+func (sw *segmentWriter) extend(end int64, n int) error {
+	if sw.chunk == 0 || end <= sw.alloc || int64(n) > sw.chunk/4 {
 		return nil
 	}
 	to := end + sw.chunk
 	for off := end; off < to; {
-		n := min(to-off, int64(len(zeros)))
-		if _, err := sw.f.WriteAt(zeros[:n], off); err != nil {
+		k := min(to-off, int64(len(zeros)))
+		if _, err := sw.f.WriteAt(zeros[:k], off); err != nil {
 			return ioErr("zero-fill", sw.seg.path, err)
 		}
-		off += n
+		off += k
 	}
 	sw.alloc = to
 	return nil

@@ -48,7 +48,7 @@ type stream struct {
 
 func newStream(w *WAL, name string) *stream {
 	s := &stream{w: w, name: name, dir: filepath.Join(w.opts.RootPath, name)}
-	s.commit.cond.L = &s.commit.mu
+	s.commit.gathered = make(chan struct{}, 1)
 	s.mu.enc = encoder{compression: w.opts.Compression, minCompress: w.opts.MinCompressionSize}
 	return s
 }
@@ -159,7 +159,7 @@ func (s *stream) write(entries [][]byte, waits bool) (Range, error) {
 	s.mu.next = start + SeqNum(len(entries))
 	s.nextSeq.Store(uint64(s.mu.next))
 	if waits {
-		s.pendingUnits.Add(1)
+		s.commit.arrived(s.pendingUnits.Add(1))
 	}
 	s.w.metrics.appends.Add(1)
 	s.w.metrics.entries.Add(uint64(len(entries)))
@@ -183,7 +183,7 @@ func (s *stream) flushLocked() error {
 		return s.failLocked(ioErr("write", aw.seg.path, err))
 	}
 	aw.size = end
-	if err := aw.extend(end); err != nil {
+	if err := aw.extend(end, len(buf)); err != nil {
 		return s.failLocked(err)
 	}
 	s.w.metrics.bytes.Add(uint64(len(buf)))

@@ -1,7 +1,10 @@
 // Package walbench compares the isledb wal package with github.com/tidwall/wal and
-// github.com/hashicorp/raft-wal on the same disk, in one `go test -bench` run:
+// github.com/hashicorp/raft-wal on the same disk (b.TempDir), in one `go test -bench` run:
 //
-//	cd bench && go test ./wal -run '^$' -bench . -benchtime 2s
+//	cd bench && go test ./wal -run '^$' -bench . -count 5
+//
+// fsync latency on a shared machine varies a lot from second to second, so compare the
+// median of several counts per row rather than single samples.
 //
 // Every engine is configured to fsync each write: our wal with SyncStrict; tidwall/wal with
 // Options.NoSync = false (its default: fsync after every Write/WriteBatch); raft-wal always
