@@ -116,7 +116,7 @@ func (r *Reader) Get(ctx context.Context, key []byte) (value []byte, found bool,
 	if err != nil || !ok {
 		return nil, false, err
 	}
-	if e.Kind == base.KindDelete || expired(e.Expiry, time.Now().UnixNano()) {
+	if e.Kind == base.KindDelete || (e.Expiry != 0 && expired(e.Expiry, time.Now().UnixNano())) {
 		return nil, false, nil
 	}
 	if e.Kind == base.KindBlobRef {

@@ -463,7 +463,9 @@ func (w *Writer) flushOne(ctx context.Context, f *frozen) error {
 // blobs.
 func (w *Writer) build(mt *memtable.Memtable) (*builtSST, error) {
 	var buf bytes.Buffer
-	buf.Grow(int(mt.Size()))
+	// SSTs are smaller than their memtable (no per-entry node overhead, prefix-compressed
+	// keys, compressed blocks); the buffer grows if the guess is short.
+	buf.Grow(int(mt.Size() / 2))
 	sw, err := sstable.NewWriter(&buf, w.sstOpts)
 	if err != nil {
 		return nil, err

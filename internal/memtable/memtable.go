@@ -2,6 +2,7 @@ package memtable
 
 import (
 	"bytes"
+	"encoding/binary"
 	"sync/atomic"
 
 	"github.com/isledb/isledb/internal/base"
@@ -19,7 +20,7 @@ const (
 	kvLargeEntry = kvSlabSize / 4
 
 	// nodeOverhead is the memory a node costs besides its key, value and tower, for Size.
-	nodeOverhead = 72
+	nodeOverhead = 80
 )
 
 // Entry is one write as the memtable holds it. Key and Value alias the memtable's memory:
@@ -33,6 +34,7 @@ type Entry struct {
 }
 
 type node struct {
+	prefix uint64 // the key's first 8 bytes, big-endian, zero-padded: most comparisons end here
 	kv     []byte // key followed by value
 	klen   uint32
 	kind   base.Kind
@@ -42,6 +44,28 @@ type node struct {
 }
 
 func (n *node) key() []byte { return n.kv[:n.klen] }
+
+// keyPrefix returns the first 8 bytes of key as a big-endian integer, zero-padded, so that
+// prefix order agrees with bytes.Compare whenever two prefixes differ.
+func keyPrefix(key []byte) uint64 {
+	if len(key) >= 8 {
+		return binary.BigEndian.Uint64(key)
+	}
+	var b [8]byte
+	copy(b[:], key)
+	return binary.BigEndian.Uint64(b[:])
+}
+
+// compare orders n against (key, prefix, seq) in internal order.
+func (n *node) compare(key []byte, prefix uint64, seq base.SeqNum) int {
+	if n.prefix != prefix {
+		if n.prefix < prefix {
+			return -1
+		}
+		return 1
+	}
+	return base.CompareInternal(n.key(), n.seq, key, seq)
+}
 
 func (n *node) entry() Entry {
 	return Entry{Key: n.kv[:n.klen:n.klen], Value: n.kv[n.klen:], Seq: n.seq, Kind: n.kind, Expiry: n.expiry}
@@ -100,6 +124,7 @@ func (m *Memtable) Add(seq base.SeqNum, kind base.Kind, key, value []byte, expir
 	copy(n.kv, key)
 	copy(n.kv[len(key):], value)
 	n.klen = uint32(len(key))
+	n.prefix = keyPrefix(key)
 	n.kind, n.seq, n.expiry = kind, seq, expiry
 
 	if cur := int(m.height.Load()); h > cur {
@@ -113,7 +138,7 @@ func (m *Memtable) Add(seq base.SeqNum, kind base.Kind, key, value []byte, expir
 	for lvl := int(m.height.Load()) - 1; lvl >= 0; lvl-- {
 		for {
 			nx := x.next[lvl].Load()
-			if nx == nil || base.CompareInternal(nx.key(), nx.seq, key, seq) >= 0 {
+			if nx == nil || nx.compare(key, n.prefix, seq) >= 0 {
 				break
 			}
 			x = nx
@@ -176,11 +201,12 @@ func (m *Memtable) alloc(n int) []byte {
 
 // seekGE returns the first node at or after (key, seq).
 func (m *Memtable) seekGE(key []byte, seq base.SeqNum) *node {
+	prefix := keyPrefix(key)
 	x := &m.head
 	for lvl := int(m.height.Load()) - 1; lvl >= 0; lvl-- {
 		for {
 			nx := x.next[lvl].Load()
-			if nx == nil || base.CompareInternal(nx.key(), nx.seq, key, seq) >= 0 {
+			if nx == nil || nx.compare(key, prefix, seq) >= 0 {
 				break
 			}
 			x = nx

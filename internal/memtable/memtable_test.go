@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -162,6 +163,33 @@ func BenchmarkGet(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		if _, ok := m.Get(keys[i&(1<<17-1)]); !ok {
 			b.Fatal("missing")
+		}
+	}
+}
+
+// TestPrefixEdgeCases: keys shorter than the 8-byte inline prefix, keys with zero bytes
+// (which pad short prefixes) and keys sharing their first 8 bytes sort as bytes.Compare.
+func TestPrefixEdgeCases(t *testing.T) {
+	keys := []string{"", "a", "a\x00", "a\x00\x00", "a\x00\x00\x00\x00\x00\x00\x00", "a\x00\x00\x00\x00\x00\x00\x00\x00",
+		"aaaaaaaa", "aaaaaaaaX", "aaaaaaaaY", "aaaaaaab", "\xff\xff\xff\xff\xff\xff\xff\xff\xff", "b", "\x00"}
+	m := New()
+	r := rand.New(rand.NewPCG(3, 4))
+	for i, j := range r.Perm(len(keys)) {
+		m.Add(base.SeqNum(i+1), base.KindValue, []byte(keys[j]), []byte("v"), 0)
+	}
+	sorted := slices.Clone(keys)
+	slices.Sort(sorted)
+	it := m.NewIterator()
+	i := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		if string(it.Key()) != sorted[i] {
+			t.Fatalf("position %d: %q, want %q", i, it.Key(), sorted[i])
+		}
+		i++
+	}
+	for _, k := range keys {
+		if e, ok := m.Get([]byte(k)); !ok || string(e.Key) != k {
+			t.Fatalf("Get(%q) = %q, %v", k, e.Key, ok)
 		}
 	}
 }

@@ -77,6 +77,7 @@ type table struct {
 	refs    int  // users, plus one while not evicted
 	evicted bool
 	ready   chan struct{} // closed once reader or err is set
+	isReady atomic.Bool   // ready is closed: the fast path skips the select
 	err     error
 }
 
@@ -120,6 +121,7 @@ func (c *Cache) Get(ctx context.Context, meta *manifest.SSTMeta) (Handle, error)
 	if !ok {
 		t.reader, t.file, t.err = c.open(ctx, meta)
 		close(t.ready)
+		t.isReady.Store(true)
 		if t.err != nil {
 			c.mu.Lock()
 			if c.mu.tables[meta.ID] == t {
@@ -129,7 +131,7 @@ func (c *Cache) Get(ctx context.Context, meta *manifest.SSTMeta) (Handle, error)
 			}
 			c.mu.Unlock()
 		}
-	} else {
+	} else if !t.isReady.Load() {
 		select {
 		case <-t.ready:
 		case <-ctx.Done():
