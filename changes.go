@@ -137,40 +137,12 @@ func (r *Reader) emitChanges(ctx context.Context, group []manifest.SSTMeta, from
 // (ctx.Err()) or the reader is stopped (ErrTailingReaderStopped). Each write is delivered
 // once, in sequence order; to resume after a restart, pass the last delivered Seq + 1.
 func (t *TailingReader) TailChanges(ctx context.Context, opts ChangeOptions, handler func(Change) error) error {
-	poll := opts.PollInterval
-	if poll <= 0 {
-		poll = t.opts.RefreshInterval
-	}
-	timer := time.NewTimer(poll)
-	defer timer.Stop()
 	next := opts.FromSeq
-	for {
-		if err := t.checkStopped(); err != nil {
-			return err
-		}
-		t.mu.Lock()
-		refreshed, running := t.mu.refreshed, t.mu.running
-		t.mu.Unlock()
+	return t.follow(ctx, opts.PollInterval, func() error {
 		o := opts
 		o.FromSeq = next
 		n, err := t.r.changesOf(ctx, t.r.cur.Load(), o, handler)
-		if err != nil {
-			return err
-		}
 		next = n
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.stop:
-			return ErrTailingReaderStopped
-		case <-refreshed:
-		case <-timer.C:
-			timer.Reset(poll)
-			if !running {
-				if err := t.Refresh(ctx); err != nil && ctx.Err() == nil {
-					t.opts.OnRefreshError(err)
-				}
-			}
-		}
-	}
+		return err
+	})
 }

@@ -198,11 +198,19 @@ func (t *TailingReader) Reader() *Reader { return t.r }
 // returns it), ctx ends (ctx.Err()), or the reader is stopped (ErrTailingReaderStopped).
 // The KV passed to handler is the handler's to keep.
 func (t *TailingReader) Tail(ctx context.Context, opts TailOptions, handler func(KV) error) error {
-	poll := opts.PollInterval
+	last := bytes.Clone(opts.StartAfterKey)
+	return t.follow(ctx, opts.PollInterval, func() error {
+		return t.tailOnce(ctx, opts, &last, handler)
+	})
+}
+
+// follow runs pass on the current manifest, then again after every refresh (or poll
+// interval, refreshing itself when no background loop runs), until pass fails, ctx ends
+// or the reader is stopped.
+func (t *TailingReader) follow(ctx context.Context, poll time.Duration, pass func() error) error {
 	if poll <= 0 {
 		poll = t.opts.RefreshInterval
 	}
-	last := bytes.Clone(opts.StartAfterKey)
 	timer := time.NewTimer(poll)
 	defer timer.Stop()
 	for {
@@ -210,10 +218,9 @@ func (t *TailingReader) Tail(ctx context.Context, opts TailOptions, handler func
 			return err
 		}
 		t.mu.Lock()
-		refreshed := t.mu.refreshed
-		running := t.mu.running
+		refreshed, running := t.mu.refreshed, t.mu.running
 		t.mu.Unlock()
-		if err := t.tailOnce(ctx, opts, &last, handler); err != nil {
+		if err := pass(); err != nil {
 			return err
 		}
 		select {

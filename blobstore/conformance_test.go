@@ -229,21 +229,9 @@ func testCASCounter(t *testing.T, b testutil.Backend, s *blobstore.Store) {
 		go func() {
 			defer wg.Done()
 			for range each {
-				for {
-					data, a, err := s.Read(ctx, "counter")
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					n, _ := strconv.Atoi(string(data))
-					_, err = s.WriteIfMatch(ctx, "counter", []byte(strconv.Itoa(n+1)), a.ETag)
-					if err == nil {
-						break
-					}
-					if !errors.Is(err, blobstore.ErrPreconditionFailed) {
-						t.Error(err)
-						return
-					}
+				if err := casIncrement(s, "counter"); err != nil {
+					t.Error(err)
+					return
 				}
 			}
 		}()
@@ -251,6 +239,22 @@ func testCASCounter(t *testing.T, b testutil.Backend, s *blobstore.Store) {
 	wg.Wait()
 	if got, _ := mustRead(t, s, "counter"); string(got) != strconv.Itoa(workers*each) {
 		t.Fatalf("counter = %s, want %d: an increment was lost", got, workers*each)
+	}
+}
+
+// casIncrement adds one to the decimal counter at key with a read-modify-write loop of
+// WriteIfMatch, retrying when another writer got there first.
+func casIncrement(s *blobstore.Store, key string) error {
+	for {
+		data, a, err := s.Read(ctx, key)
+		if err != nil {
+			return err
+		}
+		n, _ := strconv.Atoi(string(data))
+		_, err = s.WriteIfMatch(ctx, key, []byte(strconv.Itoa(n+1)), a.ETag)
+		if !errors.Is(err, blobstore.ErrPreconditionFailed) {
+			return err
+		}
 	}
 }
 

@@ -139,21 +139,9 @@ func TestFileProcessChild(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for range casEach {
-			for {
-				data, a, err := s.Read(ctx, "counter")
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				n, _ := strconv.Atoi(string(data))
-				_, err = s.WriteIfMatch(ctx, "counter", []byte(strconv.Itoa(n+1)), a.ETag)
-				if err == nil {
-					break
-				}
-				if !errors.Is(err, blobstore.ErrPreconditionFailed) {
-					t.Error(err)
-					return
-				}
+			if err := casIncrement(s, "counter"); err != nil {
+				t.Error(err)
+				return
 			}
 		}
 	}()

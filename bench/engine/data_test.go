@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"github.com/isledb/isledb/internal/memtable"
+
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -25,14 +27,14 @@ const (
 	scanLen     = 100
 	numColdGets = 2_000
 
-	// flushKeys fill one default 64 MiB IsleDB memtable to about 97%: an entry costs
-	// 16+100 bytes plus 72 of overhead plus 8 per tower level (4/3 on average).
-	flushKeys = 330_000
-
 	memtableSize   = 64 << 20
 	blockCacheSize = 256 << 20
 	bloomBits      = 10
 )
+
+// flushKeys fill one default 64 MiB IsleDB memtable to about 97%: an entry costs its key,
+// value and node overhead (memtable.EntrySize) plus 8 bytes per tower level (4/3 on average).
+var flushKeys = int(0.97 * float64(memtableSize) / (float64(memtable.EntrySize(keySize, valueSize)) + 8*4.0/3))
 
 var ctx = context.Background()
 
