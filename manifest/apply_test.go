@@ -193,6 +193,37 @@ func TestStaleEntriesAreNoOps(t *testing.T) {
 	}
 }
 
+func TestCheck(t *testing.T) {
+	if err := applyState().Check(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fixtureManifest().Check(); err != nil {
+		t.Fatal(err)
+	}
+	breakers := map[string]func(m *Manifest){
+		"duplicate id":     func(m *Manifest) { m.SortedRuns[1].SSTs[0].ID = "n1" },
+		"overlap in a run": func(m *Manifest) { m.SortedRuns[0].SSTs[1].MinKey = []byte("k000005") },
+		"run id too large": func(m *Manifest) { m.SortedRuns[0].ID = 3 },
+		"duplicate run":    func(m *Manifest) { m.SortedRuns[1].ID = 2 },
+		"empty run":        func(m *Manifest) { m.SortedRuns[1].SSTs = nil },
+		"fence epoch":      func(m *Manifest) { m.WriterFence = &FenceToken{Epoch: m.NextEpoch} },
+		"shared epoch": func(m *Manifest) {
+			m.NextEpoch = 5
+			m.WriterFence = &FenceToken{Epoch: 2}
+			m.CompactorFence = &FenceToken{Epoch: 2}
+		},
+		"bad sst":          func(m *Manifest) { m.L0SSTs[0].SeqLo = 1 << 60 },
+		"zero next run id": func(m *Manifest) { m.NextSortedRunID = 0 },
+	}
+	for name, f := range breakers {
+		m := applyState()
+		f(m)
+		if err := m.Check(); !errors.Is(err, ErrCorruption) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
 func TestManifestMethods(t *testing.T) {
 	m := applyState()
 	if m.L0SSTCount() != 3 || m.SortedRunCount() != 2 {

@@ -216,6 +216,9 @@ func checkAcks(t testing.TB, acks []ack, replay *Manifest) {
 			t.Fatalf("acknowledged positions are not 1..%d: position %d holds seq %d", len(acks), i+1, a.seq)
 		}
 	}
+	if err := replay.Check(); err != nil {
+		t.Fatal(err)
+	}
 	if replay.LogSeq != uint64(len(acks)) {
 		t.Fatalf("replay at %d, %d entries acknowledged", replay.LogSeq, len(acks))
 	}
@@ -270,8 +273,11 @@ func TestConcurrentAppends(t *testing.T) {
 					opts = fastOpts(7)
 				}
 				ops := 60
-				if b.Server {
-					ops = 25
+				switch {
+				case b.Server:
+					ops = 20
+				case b.Name == "file":
+					ops = 35
 				}
 				const goroutines = 8
 				var mu sync.Mutex

@@ -30,11 +30,13 @@
 //
 // A deleted log slot can be created again: a zombie paused across a new claim, a snapshot
 // and a prune may, when it resumes, win the put-if-absent of a slot that had been pruned.
-// The Store never acknowledges such an append: after its entry lands it lists the
-// snapshots, and if one covers the slot the entry is invisible (replay starts at that
-// snapshot), so the Store reloads and retries, and then sees the claim that fenced it.
-// Readers tell the end of the log from a pruned slot the same way. docs/format-manifest.md
-// gives the argument in full.
+// The Store never acknowledges such an append. Pruning deletes only entries below a
+// snapshot (keeping the snapshot's own entry), so after its entry lands the appender lists
+// the snapshots: if none lies beyond the slot, the slot was never pruned and the entry is
+// the log's. Otherwise it reloads and compares hashes with the verified log; an entry that
+// is not the log's is invisible (replay starts at the newer snapshot), and the retry finds
+// the claim that fenced the zombie. Readers tell the end of the log from a pruned slot
+// with the same facts. docs/format-manifest.md gives the argument in full.
 //
 // # Use
 //

@@ -59,9 +59,9 @@ func testSST(id string, n uint64) SSTMeta {
 	return SSTMeta{
 		ID: id, Epoch: 1, SeqLo: n*10 + 1, SeqHi: n*10 + 10,
 		MinKey: fmt.Appendf(nil, "k%06d", n), MaxKey: fmt.Appendf(nil, "k%06d~", n),
-		Size:     int64(1000 + n),
-		Checksum: fmt.Sprintf("sha256:%064x", n+1),
-		Bloom:    BloomMeta{BitsPerKey: 10, HashCount: 6, Keys: 100 + n, Size: 128},
+		Size:      int64(1000 + n),
+		Checksum:  fmt.Sprintf("sha256:%064x", n+1),
+		Bloom:     BloomMeta{BitsPerKey: 10, HashCount: 6, Keys: 100 + n, Size: 128},
 		CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, int(n), time.UTC), EntryCount: 100 + n,
 	}
 }
@@ -126,7 +126,7 @@ func seeds(b testutil.Backend, n int) int {
 	case b.Server:
 		n = max(n/10, 20)
 	case b.Name == "file":
-		n = max(n/4, 20)
+		n = max(n/5, 20)
 	}
 	if testing.Short() {
 		n = max(n/5, 5)

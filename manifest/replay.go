@@ -37,7 +37,7 @@ func (s *Store) ReplayFrom(ctx context.Context, m *Manifest) (*Manifest, error) 
 	if m == nil {
 		return s.Replay(ctx)
 	}
-	next, mark, err := s.readForward(ctx, m, s.mark())
+	next, mark, err := s.readForward(ctx, m, s.mark(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -47,6 +47,7 @@ func (s *Store) ReplayFrom(ctx context.Context, m *Manifest) (*Manifest, error) 
 
 // load replays from the newest snapshot and makes the result the Store's state.
 func (s *Store) load(ctx context.Context) (*Manifest, error) {
+	s.counters.loads.Add(1)
 	for range maxResyncs {
 		t := s.opts.Clock()
 		snaps, err := s.storage.ListSnapshots(ctx)
@@ -61,7 +62,7 @@ func (s *Store) load(ctx context.Context) (*Manifest, error) {
 		if err != nil {
 			return nil, err
 		}
-		next, mark, err := s.readForward(ctx, m, listMark{at: t, newest: newest, valid: true})
+		next, mark, err := s.readForward(ctx, m, listMark{at: t, newest: newest, valid: true}, true)
 		if err != nil {
 			return nil, err
 		}
@@ -89,6 +90,9 @@ func (s *Store) loadSnapshot(ctx context.Context, seq Seq) (*Manifest, error) {
 	if m.LogSeq != uint64(seq) {
 		return nil, corruptionf(key, headerLen, "snapshot holds position %d", m.LogSeq)
 	}
+	if err := m.Check(); err != nil {
+		return nil, fmt.Errorf("manifest: snapshot %d: %w", seq, err)
+	}
 	return m, nil
 }
 
@@ -101,9 +105,16 @@ func (s *Store) loadSnapshot(ctx context.Context, seq Seq) (*Manifest, error) {
 // listing's newest snapshot, are genuine too (pruning waits PruneGrace after a snapshot
 // appears). Entries of slots at or below a newer snapshot are proven by the hash chain when
 // a genuine entry follows them, else the replay restarts from that snapshot.
-func (s *Store) readForward(ctx context.Context, m *Manifest, mark listMark) (*Manifest, listMark, error) {
+//
+// A full replay, and every round that will list the snapshots anyway, also reads the slot
+// after the first missing one, so that a hole in the log (an entry deleted by hand) is
+// reported rather than taken for the end; a poll within the trust window does not, to cost
+// one GET.
+func (s *Store) readForward(ctx context.Context, m *Manifest, mark listMark, full bool) (*Manifest, listMark, error) {
 	for range maxResyncs {
-		next, err := s.readEntries(ctx, m)
+		trusted := mark.valid && m.LogSeq >= uint64(mark.newest) && s.opts.trustWindow() > 0 &&
+			s.opts.Clock().Sub(mark.at) < s.opts.trustWindow()
+		next, err := s.readEntries(ctx, m, full || !trusted)
 		var stale *staleError
 		if err != nil && !errors.As(err, &stale) {
 			return nil, mark, err
@@ -127,6 +138,7 @@ func (s *Store) readForward(ctx context.Context, m *Manifest, mark listMark) (*M
 		} else if !stale.explainedBy(newest, m) {
 			return nil, mark, stale.err
 		}
+		s.counters.resyncs.Add(1)
 		snap, err := s.loadSnapshot(ctx, newest)
 		if errors.Is(err, ErrNotFound) {
 			continue // pruned since the listing (a newer one exists): go round again
@@ -167,8 +179,9 @@ type entryRead struct {
 }
 
 // readEntries applies the entries after m until a missing one, reading up to ReadAhead
-// slots at once (1, then doubling). It verifies each entry's position and chain.
-func (s *Store) readEntries(ctx context.Context, m *Manifest) (*Manifest, error) {
+// slots at once (1, then doubling). It verifies each entry's position and chain. With
+// probe, it also reads the slot after the first missing one, to tell a hole from the end.
+func (s *Store) readEntries(ctx context.Context, m *Manifest, probe bool) (*Manifest, error) {
 	cur := m
 	batch := 1
 	results := make([]entryRead, s.opts.ReadAhead)
@@ -180,6 +193,11 @@ func (s *Store) readEntries(ctx context.Context, m *Manifest) (*Manifest, error)
 			r := results[i]
 			if errors.Is(r.err, ErrNotFound) {
 				later := slices.IndexFunc(results[i+1:batch], func(r entryRead) bool { return r.err == nil })
+				if later < 0 && probe && i == batch-1 {
+					if _, err := s.storage.ReadLogEntry(ctx, seq+1); err == nil {
+						later = 0
+					}
+				}
 				if later < 0 {
 					return cur, nil
 				}
@@ -209,6 +227,7 @@ func (s *Store) readEntries(ctx context.Context, m *Manifest) (*Manifest, error)
 			if cur, err = step(key, cur, e, entryHash(r.data)); err != nil {
 				return nil, err
 			}
+			s.counters.entriesRead.Add(1)
 		}
 		batch = min(batch*2, s.opts.ReadAhead)
 	}

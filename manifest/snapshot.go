@@ -37,8 +37,14 @@ func (s *Store) WriteSnapshot(ctx context.Context, m *Manifest) (string, error) 
 func (s *Store) writeSnapshot(ctx context.Context, m *Manifest) (string, error) {
 	seq := Seq(m.LogSeq)
 	err := s.storage.CreateSnapshot(ctx, seq, encodeSnapshot(m))
+	if err == nil {
+		s.counters.snapshots.Add(1)
+	}
 	if err != nil && !errors.Is(err, ErrConflict) {
-		return "", fmt.Errorf("manifest: write snapshot %d: %w", seq, err)
+		// The outcome is unknown; any snapshot of this position will do, ours or not.
+		if _, rerr := s.storage.ReadSnapshot(ctx, seq); rerr != nil {
+			return "", fmt.Errorf("manifest: write snapshot %d: %w", seq, err)
+		}
 	}
 	return SnapshotKey(seq), nil
 }
@@ -123,6 +129,8 @@ func (s *Store) prune(ctx context.Context, snaps []SnapshotInfo) (PruneStats, er
 		}
 	}
 	st.Snapshots = len(older)
+	s.counters.prunedEntries.Add(int64(st.LogEntries))
+	s.counters.prunedSnapshots.Add(int64(st.Snapshots))
 	s.mu.Lock()
 	s.mu.prunedThrough = max(s.mu.prunedThrough, st.Through)
 	s.mu.Unlock()

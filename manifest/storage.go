@@ -215,11 +215,11 @@ func (b *blobStorage) DeleteSnapshots(ctx context.Context, seqs []Seq) error {
 // errStorage fails every call with err.
 type errStorage struct{ err error }
 
-func (e errStorage) CreateLogEntry(context.Context, Seq, []byte) error       { return e.err }
-func (e errStorage) ReadLogEntry(context.Context, Seq) ([]byte, error)       { return nil, e.err }
-func (e errStorage) ListLogEntries(context.Context, Seq) ([]Seq, error)      { return nil, e.err }
-func (e errStorage) DeleteLogEntries(context.Context, []Seq) error           { return e.err }
-func (e errStorage) CreateSnapshot(context.Context, Seq, []byte) error       { return e.err }
-func (e errStorage) ReadSnapshot(context.Context, Seq) ([]byte, error)       { return nil, e.err }
-func (e errStorage) ListSnapshots(context.Context) ([]SnapshotInfo, error)   { return nil, e.err }
-func (e errStorage) DeleteSnapshots(context.Context, []Seq) error            { return e.err }
+func (e errStorage) CreateLogEntry(context.Context, Seq, []byte) error     { return e.err }
+func (e errStorage) ReadLogEntry(context.Context, Seq) ([]byte, error)     { return nil, e.err }
+func (e errStorage) ListLogEntries(context.Context, Seq) ([]Seq, error)    { return nil, e.err }
+func (e errStorage) DeleteLogEntries(context.Context, []Seq) error         { return e.err }
+func (e errStorage) CreateSnapshot(context.Context, Seq, []byte) error     { return e.err }
+func (e errStorage) ReadSnapshot(context.Context, Seq) ([]byte, error)     { return nil, e.err }
+func (e errStorage) ListSnapshots(context.Context) ([]SnapshotInfo, error) { return nil, e.err }
+func (e errStorage) DeleteSnapshots(context.Context, []Seq) error          { return e.err }

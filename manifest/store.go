@@ -26,8 +26,9 @@ import (
 // A Store is safe for concurrent use. Appends, claims and fence checks of one Store run one
 // at a time; Replay and ReplayFrom run concurrently with them and with each other.
 type Store struct {
-	storage Storage
-	opts    StoreOptions
+	storage  Storage
+	opts     StoreOptions
+	counters storeCounters
 
 	// appendMu serializes the operations that write (and fence checks).
 	appendMu sync.Mutex
@@ -138,6 +139,7 @@ func (s *Store) mark() listMark {
 
 // setFenced records that role's fence was superseded and returns ErrFenced.
 func (s *Store) setFenced(role Role, tok *FenceToken, cur *FenceToken) error {
+	s.counters.fenced.Add(1)
 	s.mu.Lock()
 	if s.mu.held[role] == tok {
 		s.mu.fenced[role] = true
@@ -219,7 +221,7 @@ func (s *Store) catchUp(ctx context.Context) (*Manifest, error) {
 	if m == nil {
 		return s.load(ctx)
 	}
-	m, mark, err := s.readForward(ctx, m, s.mark())
+	m, mark, err := s.readForward(ctx, m, s.mark(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -272,6 +274,7 @@ func (s *Store) append(ctx context.Context, role Role, fill func(e *ManifestLogE
 		return nil, err
 	}
 	m := s.state()
+	fresh := m == nil // whether m was read from the log during this call
 	if m == nil {
 		if m, err = s.load(ctx); err != nil {
 			return nil, err
@@ -287,24 +290,39 @@ func (s *Store) append(ctx context.Context, role Role, fill func(e *ManifestLogE
 		}
 		fill(e)
 		if err := validateEdit(m, e); err != nil {
-			return nil, err
+			if fresh {
+				return nil, err
+			}
+			// The Store's view may be behind (another appender's entries): judge the
+			// edit on the end of the log.
+			if m, err = s.catchUpFrom(ctx, m); err != nil {
+				return nil, err
+			}
+			fresh = true
+			continue
 		}
 		res, err := s.tryAppend(ctx, m, encodeEntry(e))
 		if err != nil {
+			if errors.Is(err, ErrUncertain) {
+				s.counters.uncertain.Add(1)
+			}
 			return nil, err
 		}
 		if res.entry != nil {
+			s.counters.appends.Add(1)
 			return res.entry, nil
 		}
-		m = res.next
+		m, fresh = res.next, true
 		if res.uncertain != nil {
 			if cur := fenceOf(m, role); cur == nil || cur.Epoch != tok.Epoch {
 				return nil, fmt.Errorf("%w (and whether entry %d, made before, is in the log is unknown)",
 					s.setFenced(role, tok, cur), res.uncertain.Seq)
 			}
 			if applied(m, res.uncertain) {
+				s.counters.appends.Add(1)
 				return res.uncertain, nil
 			}
+			s.counters.uncertain.Add(1)
 			return nil, fmt.Errorf("%w: entry %d landed, but the log was snapshotted and pruned past it before it could be confirmed",
 				ErrUncertain, res.uncertain.Seq)
 		}
@@ -332,12 +350,17 @@ func (s *Store) claim(ctx context.Context, role Role, owner string) (*ManifestLo
 		}
 		res, err := s.tryAppend(ctx, m, encodeEntry(e))
 		if err != nil {
+			if errors.Is(err, ErrUncertain) {
+				s.counters.uncertain.Add(1)
+			}
 			return nil, err
 		}
 		if res.uncertain != nil && equalFence(fenceOf(res.next, role), res.uncertain.Fence()) {
 			res.entry = res.uncertain // the current fence is the one we claimed
 		}
 		if res.entry != nil {
+			s.counters.appends.Add(1)
+			s.counters.claims.Add(1)
 			s.mu.Lock()
 			s.mu.held[role] = res.entry.Fence()
 			s.mu.fenced[role] = false
@@ -381,6 +404,7 @@ func (s *Store) tryAppend(ctx context.Context, m *Manifest, data []byte) (append
 		return appendResult{}, err
 	}
 	if !landed {
+		s.counters.lostRaces.Add(1)
 		next, err := s.catchUpFrom(ctx, m)
 		if err != nil {
 			return appendResult{}, err
@@ -416,6 +440,7 @@ func (s *Store) tryAppend(ctx context.Context, m *Manifest, data []byte) (append
 		case ours:
 			return appendResult{entry: e}, nil
 		case conclusive:
+			s.counters.strays.Add(1)
 			s.opts.Logger.Warn("manifest: appended entry landed in a pruned log slot; it is invisible, retrying",
 				"seq", uint64(seq), "snapshot", uint64(newest))
 			return appendResult{next: next}, nil
@@ -423,7 +448,12 @@ func (s *Store) tryAppend(ctx context.Context, m *Manifest, data []byte) (append
 		return appendResult{next: next, uncertain: e}, nil
 	}
 	s.setMark(listMark{at: t, newest: newest, valid: true})
-	next, err := step(key, m, e, entryHash(data))
+	// The state gets its own decoded copy: the caller may modify the returned entry.
+	own, err := DecodeLogEntry(key, bytes.Clone(data))
+	if err != nil {
+		return appendResult{}, err
+	}
+	next, err := step(key, m, own, entryHash(data))
 	if err != nil {
 		return appendResult{}, err
 	}
@@ -444,7 +474,10 @@ func (s *Store) create(ctx context.Context, seq Seq, data []byte) (bool, error) 
 			return true, nil
 		}
 		if ctx.Err() != nil {
-			return false, err
+			if errors.Is(err, ErrConflict) {
+				return false, err
+			}
+			return false, fmt.Errorf("%w: entry %d: %w", ErrUncertain, seq, err)
 		}
 		// A conflict, or an unknown outcome: look at the slot.
 		got, rerr := s.storage.ReadLogEntry(ctx, seq)
@@ -467,7 +500,7 @@ func (s *Store) create(ctx context.Context, seq Seq, data []byte) (bool, error) 
 
 // catchUpFrom returns m advanced to the end of the log, and records it as the state.
 func (s *Store) catchUpFrom(ctx context.Context, m *Manifest) (*Manifest, error) {
-	next, mark, err := s.readForward(ctx, m, s.mark())
+	next, mark, err := s.readForward(ctx, m, s.mark(), false)
 	if err != nil {
 		return nil, err
 	}

@@ -92,6 +92,9 @@ func TestStoreBasics(t *testing.T) {
 		if e := got.LookupSST("l0-2"); e == nil || !equalSST(e, ptr(testSST("l0-2", 2))) {
 			t.Fatalf("metadata did not survive: %+v", e)
 		}
+		if ws, cs := w.Stats(), c.Stats(); ws.Appends != 5 || ws.Claims != 1 || cs.Appends != 3 || cs.Claims != 1 || ws.LostRaces < 1 {
+			t.Fatalf("stats: writer %s; compactor %s", ws, cs)
+		}
 	})
 }
 
@@ -160,6 +163,10 @@ func TestRacingClaims(t *testing.T) {
 	testutil.ForEach(t, testutil.Core, func(t *testing.T, b testutil.Backend) {
 		k := newBucket(t, b)
 		const n = 6
+		handles := make([]*blobstore.Store, n)
+		for i := range handles {
+			handles[i] = k.handle()
+		}
 		for round := range 5 {
 			var arrived sync.WaitGroup
 			arrived.Add(n)
@@ -167,7 +174,7 @@ func TestRacingClaims(t *testing.T) {
 			stores := make([]*Store, n)
 			for i := range stores {
 				var err error
-				stores[i], err = NewStoreWithOptions(&barrierStorage{Storage: NewBlobStorage(k.handle()),
+				stores[i], err = NewStoreWithOptions(&barrierStorage{Storage: NewBlobStorage(handles[i]),
 					arrived: &arrived, release: release}, StoreOptions{})
 				if err != nil {
 					t.Fatal(err)
@@ -363,8 +370,8 @@ func TestWriteSnapshot(t *testing.T) {
 			t.Fatal(err)
 		}
 		mustEqual(t, "from snapshot", got, m)
-		if d := fh.Stats().Sub(before); d.Lists != 1 || d.Gets != 2 {
-			t.Fatalf("replay from a snapshot at the end: %s, want 1 LIST and 2 GETs", d)
+		if d := fh.Stats().Sub(before); d.Lists != 1 || d.Gets != 3 {
+			t.Fatalf("replay from a snapshot at the end: %s, want 1 LIST and 3 GETs", d)
 		}
 	})
 }
@@ -485,5 +492,86 @@ func TestOwnWriteRecognised(t *testing.T) {
 		if err != nil || m.LogSeq != 4 || m.L0SSTCount() != 3 {
 			t.Fatalf("unknown=%v: %v %s", unknown, err, describe(m))
 		}
+	}
+}
+
+// TestReplayDetectsCorruption damages the bucket in ways no prune can explain: replay must
+// fail with ErrCorruption, never return a wrong manifest.
+func TestReplayDetectsCorruption(t *testing.T) {
+	setup := func(t *testing.T) (*blobstore.Store, *Store) {
+		bs := blobstore.NewMemory("db")
+		w, err := NewStoreWithOptions(NewBlobStorage(bs), StoreOptions{SnapshotEvery: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.ClaimWriter(ctx, "w"); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 4 {
+			if _, err := w.AppendAddSSTableWithFence(ctx, testSST(fmt.Sprint(i), uint64(i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return bs, w
+	}
+	cases := map[string]func(t *testing.T, bs *blobstore.Store, w *Store){
+		"garbage entry": func(t *testing.T, bs *blobstore.Store, w *Store) {
+			if _, err := bs.Write(ctx, LogEntryKey(3), []byte("not an entry")); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"entry from another chain": func(t *testing.T, bs *blobstore.Store, w *Store) {
+			e := &ManifestLogEntry{Seq: 3, PrevHash: 12345, Kind: EntryAddSST, Role: RoleWriter, Epoch: 1,
+				Owner: "w", SST: ptr(testSST("x", 9))}
+			if _, err := bs.Write(ctx, LogEntryKey(3), encodeEntry(e)); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"entry in the wrong slot": func(t *testing.T, bs *blobstore.Store, w *Store) {
+			data, _, err := bs.Read(ctx, LogEntryKey(2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := bs.Write(ctx, LogEntryKey(3), data); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"hole in the log": func(t *testing.T, bs *blobstore.Store, w *Store) {
+			if err := bs.Delete(ctx, LogEntryKey(2)); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"hole at a read-ahead boundary": func(t *testing.T, bs *blobstore.Store, w *Store) {
+			if err := bs.Delete(ctx, LogEntryKey(1)); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"damaged snapshot": func(t *testing.T, bs *blobstore.Store, w *Store) {
+			if _, err := w.WriteSnapshot(ctx, w.Current()); err != nil {
+				t.Fatal(err)
+			}
+			data, _, _ := bs.Read(ctx, SnapshotKey(5))
+			data[len(data)-1] ^= 1
+			if _, err := bs.Write(ctx, SnapshotKey(5), data); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"snapshot breaking an invariant": func(t *testing.T, bs *blobstore.Store, w *Store) {
+			m := w.Current()
+			m.L0SSTs[1].ID = m.L0SSTs[0].ID
+			if _, err := bs.Write(ctx, SnapshotKey(5), encodeSnapshot(m)); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}
+	for name, damage := range cases {
+		t.Run(name, func(t *testing.T) {
+			bs, w := setup(t)
+			damage(t, bs, w)
+			_, err := NewStore(bs).Replay(ctx)
+			if !errors.Is(err, ErrCorruption) {
+				t.Fatalf("replay: %v, want corruption", err)
+			}
+		})
 	}
 }
