@@ -153,7 +153,7 @@ func (b *fileBackend) Put(_ context.Context, key string, data []byte, opts PutOp
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Attributes{}, fmt.Errorf("blobstore: write %s: %w", p, err)
 	}
-	tmp, err := b.writeTemp(data, opts.WriteID)
+	tmp, tmpInfo, err := b.writeTemp(data, opts.WriteID)
 	if err != nil {
 		return Attributes{}, err
 	}
@@ -168,7 +168,7 @@ func (b *fileBackend) Put(_ context.Context, key string, data []byte, opts PutOp
 			}
 			return Attributes{}, fmt.Errorf("blobstore: write %s: %w", p, err)
 		}
-		return b.finish(p, dir, opts.WriteID)
+		return b.finish(dir, tmpInfo, opts.WriteID)
 	}
 
 	unlock, err := b.lock(key)
@@ -195,23 +195,26 @@ func (b *fileBackend) Put(_ context.Context, key string, data []byte, opts PutOp
 			if err := os.Chtimes(tmp, next, next); err != nil {
 				return Attributes{}, fmt.Errorf("blobstore: write %s: %w", p, err)
 			}
+			if tmpInfo, err = os.Stat(tmp); err != nil {
+				return Attributes{}, fmt.Errorf("blobstore: write %s: %w", p, err)
+			}
 		}
 	}
 	if err := os.Rename(tmp, p); err != nil {
 		return Attributes{}, fmt.Errorf("blobstore: write %s: %w", p, err)
 	}
-	return b.finish(p, dir, opts.WriteID)
+	return b.finish(dir, tmpInfo, opts.WriteID)
 }
 
 // writeTemp writes data to a new synced temporary file, stamps it with a fresh
-// nanosecond modification time and the write id, and returns its path.
-func (b *fileBackend) writeTemp(data []byte, writeID string) (string, error) {
+// nanosecond modification time and the write id, and returns its path and FileInfo.
+func (b *fileBackend) writeTemp(data []byte, writeID string) (string, fs.FileInfo, error) {
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := filepath.Join(b.tmp, "w-"+hex.EncodeToString(rnd[:]))
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return "", fmt.Errorf("blobstore: write temp file: %w", err)
+		return "", nil, fmt.Errorf("blobstore: write temp file: %w", err)
 	}
 	_, werr := f.Write(data)
 	if werr == nil {
@@ -227,21 +230,23 @@ func (b *fileBackend) writeTemp(data []byte, writeID string) (string, error) {
 	if werr == nil && writeID != "" {
 		setWriteID(tmp, writeID)
 	}
+	var fi fs.FileInfo
+	if werr == nil {
+		fi, werr = os.Stat(tmp)
+	}
 	if werr != nil {
 		_ = os.Remove(tmp)
-		return "", fmt.Errorf("blobstore: write temp file: %w", werr)
+		return "", nil, fmt.Errorf("blobstore: write temp file: %w", werr)
 	}
-	return tmp, nil
+	return tmp, fi, nil
 }
 
-// finish makes the new name durable and returns the object's attributes.
-func (b *fileBackend) finish(p, dir, writeID string) (Attributes, error) {
+// finish makes the new name durable and returns the object's attributes, from the inode
+// that was linked or renamed into place: a concurrent delete of the new object cannot make
+// a write that landed look failed.
+func (b *fileBackend) finish(dir string, fi fs.FileInfo, writeID string) (Attributes, error) {
 	if err := syncDir(dir); err != nil {
 		return Attributes{}, fmt.Errorf("blobstore: sync %s: %w", dir, err)
-	}
-	fi, err := os.Stat(p)
-	if err != nil {
-		return Attributes{}, fmt.Errorf("blobstore: write %s: %w", p, err)
 	}
 	return fileAttrs(fi, writeID), nil
 }

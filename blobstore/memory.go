@@ -3,6 +3,7 @@ package blobstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,7 +23,8 @@ type memoryBackend struct {
 	mu struct {
 		sync.RWMutex
 		objects map[string]*memObject
-		version int64 // bumped on every write; makes ETags unique
+		keys    []string // the keys of objects, sorted: List reads a range of it
+		version int64    // bumped on every write; makes ETags unique
 		closed  bool
 	}
 }
@@ -108,6 +110,10 @@ func (b *memoryBackend) Put(_ context.Context, key string, data []byte, opts Put
 	case opts.IfMatch != "" && cur.etag != opts.IfMatch:
 		return Attributes{}, fmt.Errorf("%w: ETag is %s, not %s", ErrPreconditionFailed, cur.etag, opts.IfMatch)
 	}
+	if !exists {
+		i := sort.SearchStrings(b.mu.keys, key)
+		b.mu.keys = slices.Insert(b.mu.keys, i, key)
+	}
 	b.mu.version++
 	o := &memObject{
 		data:    append([]byte(nil), data...),
@@ -125,7 +131,11 @@ func (b *memoryBackend) Delete(_ context.Context, key string) error {
 	if b.mu.closed {
 		return ErrClosed
 	}
-	delete(b.mu.objects, key)
+	if _, ok := b.mu.objects[key]; ok {
+		delete(b.mu.objects, key)
+		i := sort.SearchStrings(b.mu.keys, key)
+		b.mu.keys = slices.Delete(b.mu.keys, i, i+1)
+	}
 	return nil
 }
 
@@ -138,13 +148,17 @@ func (b *memoryBackend) List(_ context.Context, opts ListOptions) (*ListResult, 
 	if opts.PageSize <= 0 {
 		opts.PageSize = defaultPageSize
 	}
-	var keys []string
-	for k := range b.mu.objects {
-		if strings.HasPrefix(k, opts.Prefix) && k > opts.PageToken {
-			keys = append(keys, k)
-		}
+	start := opts.Prefix
+	if opts.PageToken > start {
+		start = opts.PageToken + "\x00" // the smallest key after the token
 	}
-	sort.Strings(keys)
+	var keys []string
+	for _, k := range b.mu.keys[sort.SearchStrings(b.mu.keys, start):] {
+		if !strings.HasPrefix(k, opts.Prefix) || len(keys) > opts.PageSize {
+			break
+		}
+		keys = append(keys, k)
+	}
 	res := &ListResult{}
 	for i, k := range keys {
 		if i == opts.PageSize {
