@@ -20,6 +20,7 @@ type verb struct {
 
 var verbs = []verb{
 	{"demo", "write, flush and read back keys on a local file bucket", runDemo},
+	{"bench", "run named workloads (fillrandom, readrandom, scan, tail, ...) and report ops/s, latency, requests and cost", runBench},
 }
 
 func main() {

@@ -1,0 +1,207 @@
+// Command peerbench runs the benchkit workloads (internal/benchkit, the same ones
+// "isledb bench" runs) against IsleDB on the local file backend and against Pebble v2,
+// Badger v4 and goleveldb on local disk, one engine after the other on the same machine
+// with the same keys and values, and prints every result and the ratios isledb/peer.
+//
+//	cd bench && go run ./cmd/peerbench -keys 200000 -json peers.json -markdown peers.md -svg peers.svg
+//
+// Like for like: every engine gets the same memtable size (-memtable-size, IsleDB's
+// 64 MiB default), block cache (-cache) and a 10-bit bloom filter; writes are not synced
+// one by one (Pebble NoSync, Badger SyncWrites false, goleveldb Sync false) and a write
+// workload ends with each engine's flush or sync: IsleDB uploads its memtable to the
+// bucket, Pebble flushes its memtable to an L0 table, Badger and goleveldb fsync their
+// logs. readrandom-cold closes and reopens the engine (IsleDB: a new reader with empty
+// caches); the OS page cache stays warm for every engine, so it measures an empty
+// process cache, not a cold disk.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/isledb/isledb"
+	"github.com/isledb/isledb/internal/benchkit"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "peerbench:", err)
+		os.Exit(1)
+	}
+}
+
+// peerOptions are the settings every peer shares.
+type peerOptions struct {
+	memtable int64
+	cache    int64
+}
+
+var peers = map[string]func(dir string, o peerOptions) benchkit.Opener{
+	"pebble":    pebbleOpener,
+	"badger":    badgerOpener,
+	"goleveldb": leveldbOpener,
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("peerbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	keys := fs.Int("keys", 200_000, "keys in the data set")
+	keySize := fs.Int("key-size", 16, "bytes per key")
+	valueSize := fs.Int("value-size", 100, "bytes per value")
+	profile := fs.String("profile", "default", `"default" (16/100) or "slatedb" (20-byte keys, 400-byte values)`)
+	reads := fs.Int("reads", 0, "Gets of readrandom and readmissing (default keys/2)")
+	coldReads := fs.Int("cold-reads", 0, "Gets of readrandom-cold (default min(reads, 2000))")
+	scans := fs.Int("scans", 0, "100-key scans (default max(keys/100, 100))")
+	tailSamples := fs.Int("tail-samples", 50, "writes timed by tail (IsleDB only)")
+	conc := fs.Int("concurrency", 1, "goroutines issuing operations")
+	workloads := fs.String("workloads", strings.Join(benchkit.Workloads, ","), "comma-separated workloads")
+	engines := fs.String("engines", "isledb,pebble,badger,goleveldb", "comma-separated engines")
+	dir := fs.String("dir", "", "where the data goes (default: a temporary directory, removed)")
+	memtable := fs.Int64("memtable-size", isledb.DefaultMemtableSize, "memtable size of every engine")
+	cache := fs.Int64("cache", isledb.DefaultBlockCacheSize, "block cache of every engine")
+	jsonPath := fs.String("json", "", "write the results and ratios as JSON here")
+	mdPath := fs.String("markdown", "", "write the results and ratios as markdown here")
+	svgPath := fs.String("svg", "", "write a chart of throughput and p99 per workload and engine here")
+	quiet := fs.Bool("quiet", false, "no progress lines")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *profile == "slatedb" {
+		if !set["key-size"] {
+			*keySize = 20
+		}
+		if !set["value-size"] {
+			*valueSize = 400
+		}
+	} else if *profile != "default" {
+		return fmt.Errorf("unknown -profile %q", *profile)
+	}
+	cfg := benchkit.Config{Keys: *keys, KeySize: *keySize, ValueSize: *valueSize, Reads: *reads,
+		ColdReads: *coldReads, Scans: *scans, TailSamples: *tailSamples, Concurrency: *conc}
+	for _, w := range strings.Split(*workloads, ",") {
+		if w = strings.TrimSpace(w); w != "" {
+			cfg.Workloads = append(cfg.Workloads, w)
+		}
+	}
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if !*quiet {
+		cfg.Progress = progress(stderr)
+	}
+	root := *dir
+	if root == "" {
+		d, err := os.MkdirTemp("", "peerbench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		root = d
+	}
+	po := peerOptions{memtable: *memtable, cache: *cache}
+	fmt.Fprintf(stdout, "peerbench: %d keys of %d B, values of %d B, concurrency %d, memtable %d MiB, block cache %d MiB, %d CPUs, load %s\n\n",
+		cfg.Keys, cfg.KeySize, cfg.ValueSize, cfg.Concurrency, *memtable>>20, *cache>>20, runtime.NumCPU(), benchkit.ThisMachine().LoadAvg)
+	ctx := context.Background()
+	var all []benchkit.Result
+	for _, name := range strings.Split(*engines, ",") {
+		name = strings.TrimSpace(name)
+		edir := filepath.Join(root, name)
+		var op benchkit.Opener
+		cleanup := func() {}
+		switch {
+		case name == "isledb":
+			wo := isledb.WriterOptions{MemtableSize: *memtable}
+			wo.EnsureDefaults()
+			ro := isledb.DefaultReaderOpenOptions()
+			ro.BlockCacheSize = *cache
+			var err error
+			if op, cleanup, err = benchkit.IsleDBOpener(benchkit.IsleDBOptions{Backend: "file", Dir: edir, Writer: wo, Reader: ro}); err != nil {
+				return err
+			}
+		case peers[name] != nil:
+			op = peers[name](edir, po)
+		default:
+			return fmt.Errorf("unknown engine %q (want isledb, pebble, badger or goleveldb)", name)
+		}
+		runtime.GC()
+		res, err := benchkit.Run(ctx, cfg, op)
+		cleanup()
+		_ = os.RemoveAll(edir)
+		all = append(all, res...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	fmt.Fprintln(stdout)
+	if err := benchkit.WriteTable(stdout, all); err != nil {
+		return err
+	}
+	ratios := benchkit.Ratios(all, "isledb")
+	fmt.Fprintln(stdout, "\nratios isledb/peer (ops/s above 1: isledb faster; p99 above 1: isledb's tail slower)")
+	if err := benchkit.WriteRatios(stdout, ratios, "isledb", false); err != nil {
+		return err
+	}
+	var errs []error
+	if *jsonPath != "" {
+		rep := benchkit.NewReport("peerbench", all)
+		errs = append(errs, writeFile(*jsonPath, func(w io.Writer) error { return rep.WriteJSONWith(w, "ratios", ratios) }))
+	}
+	if *mdPath != "" {
+		errs = append(errs, writeFile(*mdPath, func(w io.Writer) error {
+			if err := benchkit.WriteMarkdown(w, all); err != nil {
+				return err
+			}
+			fmt.Fprintln(w, "\nRatios isledb/peer (ops/s above 1: IsleDB faster; p99 above 1: IsleDB's tail slower):")
+			fmt.Fprintln(w)
+			return benchkit.WriteRatios(w, ratios, "isledb", true)
+		}))
+	}
+	if *svgPath != "" {
+		title := fmt.Sprintf("IsleDB (file) vs peers, %d keys %d/%d B, %d CPUs", cfg.Keys, cfg.KeySize, cfg.ValueSize, runtime.NumCPU())
+		errs = append(errs, writeFile(*svgPath, func(w io.Writer) error { return benchkit.WriteSVG(w, title, all) }))
+	}
+	return errors.Join(errs...)
+}
+
+func writeFile(path string, f func(io.Writer) error) error {
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := f(out); err != nil {
+		_ = out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// progress prints one line per workload, redrawn at most every half second.
+func progress(w io.Writer) func(string, int) func(int) {
+	return func(name string, total int) func(int) {
+		start := time.Now()
+		var last time.Time
+		return func(done int) {
+			now := time.Now()
+			if done < total && now.Sub(last) < 500*time.Millisecond {
+				return
+			}
+			last = now
+			fmt.Fprintf(w, "\r%-28s %3d%% %10d/%d  %9.0f/s", name, 100*done/max(total, 1), done, total,
+				float64(done)/max(now.Sub(start).Seconds(), 1e-9))
+			if done >= total {
+				fmt.Fprintln(w)
+			}
+		}
+	}
+}
