@@ -2,6 +2,9 @@
 //
 //	isledb demo [flags]    write, flush and read back a few hundred thousand keys on a
 //	                       local file bucket, printing timings and request counts
+//	isledb bench [flags]   run the standard workloads (fillrandom, readrandom, scan,
+//	                       readwhilewriting, tail, ...) on memory, file, simulated S3 or
+//	                       S3, with latency percentiles, request counts and costs
 //
 // Run "isledb <verb> -h" for a verb's flags.
 package main
