@@ -10,7 +10,7 @@
 // being Pebble's row-oriented (TableFormatPebblev4) and columnar (TableFormatPebblev5)
 // layouts):
 //
-//   - Build/<impl>/<compression>: write the whole table into memory. MB/s counts raw key
+//   - Build/<compression>/<impl>: write the whole table into memory. MB/s counts raw key
 //     and value bytes; file-bytes reports the file size.
 //   - Get/<impl>: point lookup of a present key, every block already in the block cache.
 //   - GetAbsent/<impl>: point lookup of a key inside the table's range that it lacks.

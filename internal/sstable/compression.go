@@ -22,8 +22,10 @@ const (
 	// CompressionSnappy uses the snappy block format (written by klauspost/compress/s2 in
 	// its snappy-compatible mode). Fast to encode and decode; the default.
 	CompressionSnappy Compression = 1
-	// CompressionZstd uses a zstd frame (klauspost/compress/zstd, default level). Smaller
-	// files, slower to encode and about 2-3x slower to decode than snappy.
+	// CompressionZstd uses a zstd frame (klauspost/compress/zstd at its fastest level,
+	// comparable to zstd level 1, with Huffman coding of literals skipped where it does not
+	// pay: see zstdProbeInterval). Smaller files; slower to encode and about 2-3x slower to
+	// decode than snappy.
 	CompressionZstd Compression = 2
 	// CompressionLZ4 uses the lz4 block format (pierrec/lz4/v4).
 	CompressionLZ4 Compression = 3
@@ -76,27 +78,43 @@ func ParseCompression(name string) (Compression, error) {
 // stateful, so they are pooled.
 var (
 	zstdEncOnce sync.Once
-	zstdEnc     *zstd.Encoder
+	zstdEnc     [2]*zstd.Encoder // [0] entropy-codes literals, [1] stores them raw
 	zstdDecOnce sync.Once
 	zstdDec     *zstd.Decoder
 	lz4Pool     = sync.Pool{New: func() any { return new(lz4.Compressor) }}
 )
 
-func zstdEncoder() *zstd.Encoder {
+// zstdEncoder returns the process's zstd encoder; rawLiterals selects the one that does not
+// Huffman-code literals (see zstdProbeInterval).
+func zstdEncoder(rawLiterals bool) *zstd.Encoder {
 	zstdEncOnce.Do(func() {
-		enc, err := zstd.NewWriter(nil,
-			zstd.WithEncoderLevel(zstd.SpeedFastest),
-			zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
-			zstd.WithEncoderCRC(false), // every block already has a CRC-32C
-			zstd.WithLowerEncoderMem(true),
-		)
-		if err != nil {
-			panic(fmt.Sprintf("sstable: static zstd encoder options rejected: %v", err))
+		for i := range zstdEnc {
+			enc, err := zstd.NewWriter(nil,
+				zstd.WithEncoderLevel(zstd.SpeedFastest),
+				zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
+				zstd.WithEncoderCRC(false), // every block already has a CRC-32C
+				zstd.WithNoEntropyCompression(i == 1),
+			)
+			if err != nil {
+				panic(fmt.Sprintf("sstable: static zstd encoder options rejected: %v", err))
+			}
+			zstdEnc[i] = enc
 		}
-		zstdEnc = enc
 	})
-	return zstdEnc
+	if rawLiterals {
+		return zstdEnc[1]
+	}
+	return zstdEnc[0]
 }
+
+// zstdProbeInterval is how often a writer checks whether Huffman coding of zstd literals
+// pays. Building the Huffman table is over half the cost of compressing a 4 KiB block, and
+// it buys nothing when the literals are random (hashes, identifiers, encrypted or already
+// compressed values). So every zstdProbeInterval-th data block is compressed both ways; if
+// entropy coding did not save at least 1%, the next interval's blocks skip it. The decision
+// depends only on the data, never on timing, so output stays reproducible. Either way the
+// result is a standard zstd frame.
+const zstdProbeInterval = 32
 
 func zstdDecoder() *zstd.Decoder {
 	zstdDecOnce.Do(func() {
@@ -114,14 +132,41 @@ func zstdDecoder() *zstd.Decoder {
 	return zstdDec
 }
 
+// codecOpts are per-call choices of compressWith.
+type codecOpts struct {
+	// lz is a caller-owned lz4 compressor; nil takes one from the pool. A writer keeps its
+	// own: pooled compressors do not survive garbage collections, and a new one costs more
+	// than compressing a block.
+	lz *lz4.Compressor
+	// zstdRawLiterals skips Huffman coding of zstd literals.
+	zstdRawLiterals bool
+}
+
 // compressBlock appends the payload of block compressed with c to dst[:0] and returns it.
 // It returns ok=false when the codec does not save at least 1/8 of the block: the caller
 // then stores the block uncompressed.
 func compressBlock(c Compression, dst, block []byte) (payload []byte, ok bool) {
+	return compressWith(c, codecOpts{}, dst, block)
+}
+
+// compressWith is compressBlock with options.
+func compressWith(c Compression, o codecOpts, dst, block []byte) (payload []byte, ok bool) {
 	if c == CompressionNone || len(block) == 0 {
-		return dst, false
+		return dst[:0], false
 	}
-	limit := len(block) - len(block)/8
+	dst = encodePayload(c, o, dst, block)
+	if len(dst) == 0 || len(dst) > compressLimit(len(block)) {
+		return dst[:0], false
+	}
+	return dst, true
+}
+
+// compressLimit is the largest payload worth storing for a block of n bytes.
+func compressLimit(n int) int { return n - n/8 }
+
+// encodePayload appends the decoded length and the codec output to dst[:0]. It returns an
+// empty slice if the codec failed.
+func encodePayload(c Compression, o codecOpts, dst, block []byte) []byte {
 	dst = binary.AppendUvarint(dst[:0], uint64(len(block)))
 	hdr := len(dst)
 	switch c {
@@ -129,26 +174,39 @@ func compressBlock(c Compression, dst, block []byte) (payload []byte, ok bool) {
 		need := hdr + s2.MaxEncodedLen(len(block))
 		dst = grow(dst, need)
 		enc := s2.EncodeSnappy(dst[hdr:need], block)
-		dst = dst[:hdr+len(enc)]
+		return dst[:hdr+len(enc)]
 	case CompressionZstd:
-		dst = zstdEncoder().EncodeAll(block, dst)
+		return zstdEncoder(o.zstdRawLiterals).EncodeAll(block, dst)
 	case CompressionLZ4:
 		need := hdr + lz4.CompressBlockBound(len(block))
 		dst = grow(dst, need)
-		comp := lz4Pool.Get().(*lz4.Compressor)
-		n, err := comp.CompressBlock(block, dst[hdr:need])
-		lz4Pool.Put(comp)
-		if err != nil || n == 0 {
-			return dst[:0], false
+		comp := o.lz
+		if comp == nil {
+			comp = lz4Pool.Get().(*lz4.Compressor)
+			defer lz4Pool.Put(comp)
 		}
-		dst = dst[:hdr+n]
-	default:
-		return dst[:0], false
+		n, err := comp.CompressBlock(block, dst[hdr:need])
+		if err != nil || n == 0 {
+			return dst[:0]
+		}
+		return dst[:hdr+n]
 	}
-	if len(dst) > limit {
-		return dst[:0], false
+	return dst[:0]
+}
+
+// zstdProbe compresses block with and without Huffman-coded literals, into dst and alt, and
+// returns the smaller payload (ok as for compressWith), whether entropy coding saved at
+// least 1%, and the two buffers for reuse.
+func zstdProbe(dst, alt, block []byte) (payload []byte, ok, entropyPays bool, dstBuf, altBuf []byte) {
+	withEntropy := encodePayload(CompressionZstd, codecOpts{}, dst, block)
+	raw := encodePayload(CompressionZstd, codecOpts{zstdRawLiterals: true}, alt, block)
+	entropyPays = len(withEntropy) < len(raw)-len(raw)/100
+	payload = raw
+	if len(withEntropy) <= len(raw) {
+		payload = withEntropy
 	}
-	return dst, true
+	ok = len(payload) > 0 && len(payload) <= compressLimit(len(block))
+	return payload, ok, entropyPays, withEntropy, raw
 }
 
 // grow returns b with length n, reallocating if its capacity is smaller.

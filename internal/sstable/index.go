@@ -10,9 +10,16 @@ import (
 // indexBlock is the decoded index: one separator and handle per data block, searchable
 // without allocating. Separator keys are not copied: they point into the index block's
 // contents.
+//
+// A binary search over thousands of separators would touch a cache line of key bytes at
+// every step. So the index also keeps, for each separator, the 8 bytes that follow the
+// prefix common to all separators, packed big-endian into a dense array of uint64: most
+// steps compare two integers and only ties look at the keys.
 type indexBlock struct {
-	data    []byte
-	entries []indexEntry
+	data     []byte
+	entries  []indexEntry
+	common   []byte   // the prefix shared by every separator
+	prefixes []uint64 // window(separator i), see window
 }
 
 type indexEntry struct {
@@ -26,15 +33,63 @@ func (x *indexBlock) key(i int) []byte {
 	return x.data[e.keyOff : e.keyOff+e.keyLen]
 }
 
+// window returns the 8 bytes of k after the common prefix, big-endian, zero-padded. For
+// keys that share the common prefix, window(a) < window(b) implies a < b.
+func window(k []byte, skip int) uint64 {
+	k = k[skip:]
+	if len(k) >= 8 {
+		return binary.BigEndian.Uint64(k)
+	}
+	var b [8]byte
+	copy(b[:], k)
+	return binary.BigEndian.Uint64(b[:])
+}
+
+// initSearch computes the common prefix and the windows.
+func (x *indexBlock) initSearch() {
+	if len(x.entries) == 0 {
+		return
+	}
+	first := x.key(0)
+	lcp := len(first)
+	for i := 1; i < len(x.entries) && lcp > 0; i++ {
+		lcp = min(lcp, sharedPrefixLen(first, x.key(i)))
+	}
+	x.common = first[:lcp:lcp]
+	x.prefixes = make([]uint64, len(x.entries))
+	for i := range x.entries {
+		x.prefixes[i] = window(x.key(i), lcp)
+	}
+}
+
 // search returns the index of the first data block whose separator's user key is >= key:
 // the only block that can hold key's newest version, and the first block that can hold an
 // entry >= key. It returns len(entries) if there is none.
 func (x *indexBlock) search(key []byte) int {
-	lo, hi := 0, len(x.entries)
+	n := len(x.entries)
+	if n == 0 {
+		return 0
+	}
+	lcp := len(x.common)
+	if m := min(len(key), lcp); !bytes.Equal(key[:m], x.common[:m]) {
+		if bytes.Compare(key[:m], x.common[:m]) < 0 {
+			return 0
+		}
+		return n
+	} else if m < lcp {
+		return 0 // key is a proper prefix of every separator
+	}
+	w := window(key, lcp)
+	lo, hi := 0, n
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		e := &x.entries[mid]
-		if bytes.Compare(x.data[e.keyOff:e.keyOff+e.keyLen], key) < 0 {
+		p := x.prefixes[mid]
+		less := p < w
+		if p == w {
+			e := &x.entries[mid]
+			less = bytes.Compare(x.data[e.keyOff:e.keyOff+e.keyLen], key) < 0
+		}
+		if less {
 			lo = mid + 1
 		} else {
 			hi = mid
@@ -107,5 +162,6 @@ func decodeIndex(data []byte, object string, blockOff int64, dataEnd uint64) (in
 	if next != dataEnd {
 		return indexBlock{}, it.corrupt(off, "data blocks end at %d, meta blocks start at %d", next, dataEnd)
 	}
+	x.initSearch()
 	return x, nil
 }

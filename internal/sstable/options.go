@@ -3,7 +3,6 @@ package sstable
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"time"
 )
 
@@ -53,22 +52,12 @@ type WriterOptions struct {
 	// is created. Set it to make output reproducible.
 	CreationTime time.Time
 	// Parallelism is how many data blocks may be compressed at once, each on its own
-	// short-lived goroutine, while the caller keeps adding entries. 1 compresses on the
-	// caller's goroutine. Default (0): GOMAXPROCS, at most 4, for zstd, whose encoder is slow
-	// enough for this to pay off; 1 for the other codecs. The output is identical either
-	// way. At most 64.
+	// short-lived goroutine, while the caller keeps adding entries. It is meant for zstd,
+	// whose encoder costs about 20µs per 4 KiB block, and helps only when spare cores exist;
+	// the cheap codecs gain nothing from it. The output is identical
+	// whatever the value. Default (0) and 1: compress on the caller's goroutine, so that a
+	// writer never uses more than one core unless asked to. At most 64.
 	Parallelism int
-}
-
-// parallelismFor resolves Parallelism for codec c.
-func (o WriterOptions) parallelismFor(c Compression) int {
-	if o.Parallelism > 0 {
-		return o.Parallelism
-	}
-	if c == CompressionZstd {
-		return min(runtime.GOMAXPROCS(0), 4)
-	}
-	return 1
 }
 
 // EnsureDefaults returns a copy of o with every zero field replaced by its default.
@@ -127,7 +116,8 @@ type ReaderOptions struct {
 	// CacheID identifies this file within Cache. Readers of the same immutable file may
 	// share an ID to share cached blocks; different files must never share one. IDs chosen
 	// by the caller must be below 1<<63. Default 0: a process-unique ID is assigned (at or
-	// above 1<<63), and the reader's blocks are evicted when it is closed.
+	// above 1<<63); blocks of closed readers then simply age out of the cache (or call
+	// LRUCache.EvictFile).
 	CacheID uint64
 	// TailReadSize is the size of the speculative read of the end of the file that Open
 	// issues. If the footer, properties, index and filter do not all fit, Open issues one

@@ -42,9 +42,9 @@ type Reader struct {
 	bytesRead atomic.Uint64
 }
 
-// Open opens the SST file behind src. It issues one read of the last ReaderOptions.
-// TailReadSize bytes, and a second one only if the footer, properties, filter and index do
-// not all fit in it. If the whole file fits, the Reader keeps it in memory and never reads
+// Open opens the SST file behind src. It issues one read of the file's last TailReadSize
+// bytes (see ReaderOptions), and a second one only if the footer, properties, filter and
+// index do not all fit in it. If the whole file fits, the Reader keeps it in memory and never reads
 // src again. A BytesSource is used in place with no read at all (as OpenBytes does).
 //
 // Errors caused by the file's contents match base.ErrCorruption.
@@ -317,6 +317,10 @@ func (r *Reader) Properties() *Properties { return &r.props }
 
 // Size returns the file size in bytes.
 func (r *Reader) Size() int64 { return r.size }
+
+// CacheID returns the ID under which the Reader's blocks are cached (assigned if
+// ReaderOptions.CacheID was 0), for LRUCache.EvictFile.
+func (r *Reader) CacheID() uint64 { return r.cacheID }
 
 // Object returns the name given in ReaderOptions.Object.
 func (r *Reader) Object() string { return r.object }

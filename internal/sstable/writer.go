@@ -1,17 +1,17 @@
 package sstable
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"io"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pierrec/lz4/v4"
 
 	"github.com/isledb/isledb/internal/base"
 )
@@ -60,9 +60,11 @@ type Metadata struct {
 // key ascending, then sequence number descending, each (key, seq) at most once. A Writer is
 // not safe for concurrent use.
 //
-// The Writer streams: data blocks are written as they fill up (through a 64 KiB buffer), so
-// memory use is bounded by a few blocks, the index separators and 8 bytes per distinct key
-// for the filter. With WriterOptions.Parallelism above 1, data blocks are compressed by
+// The Writer streams: data blocks are written as they fill up, in 256 KiB chunks that a
+// background goroutine hashes and writes while the next chunk fills, so memory use is
+// bounded by a few chunks and blocks, the index separators and 8 bytes per distinct key for
+// the filter. Write errors may therefore surface one chunk late, on a later Add or on
+// Finish. With WriterOptions.Parallelism above 1, data blocks are compressed by
 // short-lived goroutines while the caller goes on adding entries; they are still written in
 // order. Nothing is durable until Finish returns and the caller has closed or synced the
 // destination.
@@ -71,8 +73,7 @@ type Writer struct {
 	comp        Compression
 	parallelism int
 
-	out    *bufio.Writer
-	sink   hashingWriter
+	out    *output
 	offset uint64 // bytes handed to out so far
 
 	data    blockBuilder
@@ -80,11 +81,8 @@ type Writer struct {
 	lastKey []byte
 	lastSeq base.SeqNum
 
-	// Index entries: the separator of data block i is seps[i]; its handle is handles[i],
-	// known once the block is written. The index block is built by Finish.
-	seps     []separator
-	sepBytes []byte
-	handles  []blockHandle
+	// Index entries and other growing buffers, recycled across writers (see writerBufs).
+	*writerBufs
 	// pending is set after a data block was cut, until the next key tells where the
 	// block's separator may end.
 	pending bool
@@ -93,28 +91,48 @@ type Writer struct {
 	inflight      []*compressTask
 	inflightBytes int
 
-	props   Properties
-	scratch []byte // compression output, reused
-	hbuf    []byte
+	// zstd literal coding (see zstdProbeInterval): the mode of the current interval, the
+	// finding of the latest probe, and the latest probe task when compressing in parallel.
+	zstdRawLiterals bool
+	zstdEntropyPays bool
+	lastProbe       *compressTask
+
+	props    Properties
+	lz4      *lz4.Compressor // for CompressionLZ4 on the caller's goroutine
+	scratch  []byte          // compression output, reused
+	scratch2 []byte          // second output for zstd probes
+	trailer  [blockTrailerLen]byte
 
 	err error // sticky: set by the first failure or by Finish
+}
+
+// writerBufs are the buffers of a Writer that grow with the file: the index entries (the
+// separator of data block i is seps[i], its handle handles[i], known once the block is
+// written) and the index block that Finish builds from them. A finished Writer hands them
+// to the next one, so that a process writing SSTs one after another does not allocate and
+// fault in fresh memory for each.
+type writerBufs struct {
+	seps     []separator
+	sepBytes []byte
+	handles  []blockHandle
+	index    blockBuilder
+	hbuf     []byte
+}
+
+var writerBufsPool = sync.Pool{New: func() any { return new(writerBufs) }}
+
+func getWriterBufs() *writerBufs {
+	b := writerBufsPool.Get().(*writerBufs)
+	b.seps, b.sepBytes, b.handles, b.hbuf = b.seps[:0], b.sepBytes[:0], b.handles[:0], b.hbuf[:0]
+	b.index.reset()
+	b.index.restartInterval = 1
+	return b
 }
 
 // separator is an index separator: key bytes in Writer.sepBytes and a sequence number.
 type separator struct {
 	off, len uint32
 	seq      base.SeqNum
-}
-
-// hashingWriter feeds everything written to the file to SHA-256.
-type hashingWriter struct {
-	w io.Writer
-	h hash.Hash
-}
-
-func (hw *hashingWriter) Write(p []byte) (int, error) {
-	hw.h.Write(p)
-	return hw.w.Write(p)
 }
 
 // NewWriter returns a Writer that writes an SST to w with options opts (see WriterOptions
@@ -128,10 +146,10 @@ func NewWriter(w io.Writer, opts WriterOptions) (*Writer, error) {
 	wr := &Writer{
 		opts:        opts,
 		comp:        comp,
-		parallelism: opts.parallelismFor(comp),
-		sink:        hashingWriter{w: w, h: sha256.New()},
+		parallelism: max(opts.Parallelism, 1),
+		out:         newOutput(w),
+		writerBufs:  getWriterBufs(),
 	}
-	wr.out = bufio.NewWriterSize(&wr.sink, 64<<10)
 	wr.data.restartInterval = opts.RestartInterval
 	wr.props = Properties{
 		Compression:     comp.String(),
@@ -231,17 +249,37 @@ func (w *Writer) updateProps(e *Entry) {
 // goroutine, and leaves its separator pending.
 func (w *Writer) flushData() error {
 	contents := w.data.finish()
+	block := w.props.DataBlockCount
 	w.props.DataBlockCount++
 	w.pending = true
+	probe := w.comp == CompressionZstd && block%zstdProbeInterval == 0
+	if probe && block > 0 {
+		// A new interval starts: adopt what the previous interval's probe found.
+		if w.lastProbe != nil {
+			w.lastProbe.wg.Wait()
+			w.zstdEntropyPays = w.lastProbe.entropyPays
+		}
+		w.zstdRawLiterals = !w.zstdEntropyPays
+	}
 	if w.parallelism <= 1 {
-		err := w.writeDataBlock(w.compress(contents))
+		var err error
+		if probe {
+			err = w.writeDataBlock(w.probe(contents))
+		} else {
+			err = w.writeDataBlock(w.compress(contents))
+		}
 		w.data.reset()
 		return err
 	}
 	t := compressTaskPool.Get().(*compressTask)
 	t.raw = append(t.raw[:0], contents...)
 	w.data.reset()
-	t.start(w.comp)
+	t.probe = probe
+	if probe {
+		// Probe tasks are not recycled: the next interval reads their finding.
+		w.lastProbe = t
+	}
+	t.start(w.comp, w.zstdRawLiterals)
 	w.inflight = append(w.inflight, t)
 	w.inflightBytes += len(t.raw)
 	// Write the blocks that are done, in order; wait for the oldest if too many are out.
@@ -277,7 +315,9 @@ func (w *Writer) writeTask(t *compressTask) error {
 		typ, payload = w.comp, t.payload
 	}
 	err := w.writeDataBlock(payload, typ)
-	compressTaskPool.Put(t)
+	if !t.probe {
+		compressTaskPool.Put(t)
+	}
 	return err
 }
 
@@ -294,19 +334,25 @@ func (w *Writer) writeDataBlock(payload []byte, typ Compression) error {
 
 // compressTask compresses one data block on its own goroutine.
 type compressTask struct {
-	raw, payload []byte
-	ok           bool
-	finished     atomic.Bool
-	wg           sync.WaitGroup
+	raw, payload, alt []byte
+	ok                bool
+	probe             bool // compress both ways (zstd) and report entropyPays
+	entropyPays       bool
+	finished          atomic.Bool
+	wg                sync.WaitGroup
 }
 
 var compressTaskPool = sync.Pool{New: func() any { return new(compressTask) }}
 
-func (t *compressTask) start(c Compression) {
+func (t *compressTask) start(c Compression, zstdRawLiterals bool) {
 	t.finished.Store(false)
 	t.wg.Add(1)
 	go func() {
-		t.payload, t.ok = compressBlock(c, t.payload, t.raw)
+		if t.probe {
+			t.payload, t.ok, t.entropyPays, _, t.alt = zstdProbe(t.payload, t.alt, t.raw)
+		} else {
+			t.payload, t.ok = compressWith(c, codecOpts{zstdRawLiterals: zstdRawLiterals}, t.payload, t.raw)
+		}
 		t.finished.Store(true)
 		t.wg.Done()
 	}()
@@ -346,8 +392,23 @@ func shortSeparator(dst, a, b []byte) []byte {
 
 // compress returns the payload and type under which contents should be stored.
 func (w *Writer) compress(contents []byte) ([]byte, Compression) {
-	p, ok := compressBlock(w.comp, w.scratch, contents)
+	if w.comp == CompressionLZ4 && w.lz4 == nil {
+		w.lz4 = new(lz4.Compressor)
+	}
+	p, ok := compressWith(w.comp, codecOpts{lz: w.lz4, zstdRawLiterals: w.zstdRawLiterals}, w.scratch, contents)
 	w.scratch = p[:0]
+	if ok {
+		return p, w.comp
+	}
+	return contents, CompressionNone
+}
+
+// probe compresses a zstd data block both ways (see zstdProbeInterval), records whether
+// entropy coding paid, and returns the better payload and its type.
+func (w *Writer) probe(contents []byte) ([]byte, Compression) {
+	p, ok, pays, dst, alt := zstdProbe(w.scratch, w.scratch2, contents)
+	w.scratch, w.scratch2 = dst[:0], alt[:0]
+	w.zstdEntropyPays = pays
 	if ok {
 		return p, w.comp
 	}
@@ -356,7 +417,7 @@ func (w *Writer) compress(contents []byte) ([]byte, Compression) {
 
 // writeRaw writes one block with the given payload and type and returns its handle.
 func (w *Writer) writeRaw(payload []byte, typ Compression) (blockHandle, error) {
-	var trailer [blockTrailerLen]byte
+	trailer := w.trailer[:] // a field, not a local: crc32.Update would move it to the heap
 	trailer[0] = byte(typ)
 	crc := crc32.Update(crc32.Checksum(payload, crcTable), crcTable, trailer[:1])
 	trailer[1], trailer[2], trailer[3], trailer[4] = byte(crc), byte(crc>>8), byte(crc>>16), byte(crc>>24)
@@ -364,7 +425,7 @@ func (w *Writer) writeRaw(payload []byte, typ Compression) (blockHandle, error) 
 	if _, err := w.out.Write(payload); err != nil {
 		return h, w.fail(err)
 	}
-	if _, err := w.out.Write(trailer[:]); err != nil {
+	if _, err := w.out.Write(trailer); err != nil {
 		return h, w.fail(err)
 	}
 	w.offset += uint64(len(payload)) + blockTrailerLen
@@ -423,12 +484,11 @@ func (w *Writer) Finish() (*Metadata, error) {
 	}
 	w.hashes.release()
 
-	idx := blockBuilder{restartInterval: 1}
 	for i, s := range w.seps {
 		w.hbuf = appendHandle(w.hbuf[:0], w.handles[i])
-		idx.add(w.sepBytes[s.off:s.off+s.len], makeTrailer(s.seq, 0, false), 0, w.hbuf)
+		w.index.add(w.sepBytes[s.off:s.off+s.len], makeTrailer(s.seq, 0, false), 0, w.hbuf)
 	}
-	contents := idx.finish()
+	contents := w.index.finish()
 	if len(contents) > maxBlockSize {
 		w.err = fmt.Errorf("%w: index block of %d bytes exceeds %d", ErrInvalidEntry, len(contents), maxBlockSize)
 		return nil, w.err
@@ -448,6 +508,8 @@ func (w *Writer) Finish() (*Metadata, error) {
 		return nil, w.fail(err)
 	}
 	w.err = ErrWriterClosed
+	writerBufsPool.Put(w.writerBufs)
+	w.writerBufs = nil
 
 	m := &Metadata{
 		Size:        int64(w.offset),
@@ -461,7 +523,7 @@ func (w *Writer) Finish() (*Metadata, error) {
 		Properties:  *p,
 	}
 	m.BloomBitsPerKey, m.BloomProbes = p.BloomBitsPerKey, p.BloomProbes
-	w.sink.h.Sum(m.SHA256[:0])
+	w.out.sum.Sum(m.SHA256[:0])
 	m.Checksum = ChecksumPrefix + hex.EncodeToString(m.SHA256[:])
 	return m, nil
 }

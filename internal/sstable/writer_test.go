@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -168,14 +169,70 @@ func TestOptionsValidate(t *testing.T) {
 
 func TestParallelCompressionSameBytes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 21))
-	es := randomEntries(rng, 4000)
-	for _, comp := range []string{"zstd", "snappy", "lz4", "none"} {
-		seq, m1 := build(t, es, WriterOptions{Compression: comp, Parallelism: 1, BlockSize: 1024})
-		for _, par := range []int{0, 2, 7} {
-			par1, m2 := build(t, es, WriterOptions{Compression: comp, Parallelism: par, BlockSize: 1024})
-			if !bytes.Equal(seq, par1) || m1.Checksum != m2.Checksum {
-				t.Fatalf("%s: Parallelism %d changes the output", comp, par)
+	text := randomEntries(rng, 1500)
+	// Random binary values: zstd's Huffman coding of literals stops paying, and the
+	// writer switches it off (see zstdProbeInterval); text keeps it on.
+	var binary []Entry
+	for i := 0; i < 3000; i++ {
+		v := make([]byte, 100)
+		for j := range v {
+			v[j] = byte(rng.Uint32())
+		}
+		binary = append(binary, Entry{Key: []byte(fmt.Sprintf("%016x", i)), Seq: 1, Kind: base.KindValue, Value: v})
+	}
+	for name, es := range map[string][]Entry{"text": text, "binary": binary} {
+		// The zstd writer ends up skipping Huffman coding for binary values only.
+		var buf bytes.Buffer
+		w, _ := NewWriter(&buf, WriterOptions{Compression: "zstd", BlockSize: 1024})
+		for _, e := range es {
+			if err := w.Add(e); err != nil {
+				t.Fatal(err)
 			}
+		}
+		if _, err := w.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		if w.zstdRawLiterals != (name == "binary") {
+			t.Errorf("%s: zstdRawLiterals = %v at the end", name, w.zstdRawLiterals)
+		}
+		for _, comp := range []string{"zstd", "lz4", "none"} {
+			seq, m1 := build(t, es, WriterOptions{Compression: comp, Parallelism: 1, BlockSize: 1024})
+			for _, par := range []int{2, 7} {
+				par1, m2 := build(t, es, WriterOptions{Compression: comp, Parallelism: par, BlockSize: 1024})
+				if !bytes.Equal(seq, par1) || m1.Checksum != m2.Checksum {
+					t.Fatalf("%s/%s: Parallelism %d changes the output", name, comp, par)
+				}
+			}
+			r, err := OpenBytes(seq, ReaderOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkReader(t, r, es, rng)
+		}
+	}
+}
+
+func TestZstdProbe(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 23))
+	random := make([]byte, 4096)
+	for i := range random {
+		if (i/64)%2 == 0 {
+			random[i] = byte(rng.Uint32())
+		}
+	}
+	text := bytes.Repeat([]byte("the literal bytes of text are worth huffman coding; "), 80)
+	for _, tt := range []struct {
+		name  string
+		block []byte
+		pays  bool
+	}{{"random literals", random, false}, {"text", text, true}} {
+		p, ok, pays, _, _ := zstdProbe(nil, nil, tt.block)
+		if !ok || pays != tt.pays {
+			t.Errorf("%s: ok=%v entropyPays=%v", tt.name, ok, pays)
+		}
+		out, err := decompressBlock(CompressionZstd, p)
+		if err != nil || !bytes.Equal(out, tt.block) {
+			t.Errorf("%s: round trip: %v", tt.name, err)
 		}
 	}
 }
