@@ -36,7 +36,7 @@
 // the log's. Otherwise it reloads and compares hashes with the verified log; an entry that
 // is not the log's is invisible (replay starts at the newer snapshot), and the retry finds
 // the claim that fenced the zombie. Readers tell the end of the log from a pruned slot
-// with the same facts. docs/format-manifest.md gives the argument in full.
+// with the same facts. docs/format.md ("Manifest log and snapshots") gives the argument in full.
 //
 // # Use
 //

@@ -72,7 +72,7 @@ func (k EntryKind) String() string {
 //
 // Every entry is made under a fence: Role and Epoch name the fence the appender held (for
 // a claim, the fence being claimed). Replay applies an entry only if its epoch is still the
-// role's current one; otherwise the entry is a no-op (see docs/format-manifest.md: such an
+// role's current one; otherwise the entry is a no-op (see docs/format.md ("Manifest log and snapshots"): such an
 // entry can only exist if a fenced appender bypassed the protocol, and was never
 // acknowledged).
 type ManifestLogEntry struct {

@@ -9,7 +9,7 @@ import (
 )
 
 // Byte format, version 1. Everything below is frozen: changing any of it requires a new
-// format version. docs/format-manifest.md describes the same bytes field by field.
+// format version. docs/format.md ("Manifest log and snapshots") describes the same bytes field by field.
 //
 // A log entry ("manifest/log/<seq:020d>") and a snapshot ("manifest/snapshot/<seq:020d>")
 // are each one object made of a 16-byte header and a body:

@@ -109,7 +109,7 @@ func (o *StoreOptions) Validate() error {
 }
 
 // trustWindow is how long after a listing of the snapshots a reader may take a missing
-// log entry for the end of the log (see docs/format-manifest.md); 0 when pruning has no
+// log entry for the end of the log (see docs/format.md ("Manifest log and snapshots")); 0 when pruning has no
 // grace.
 func (o *StoreOptions) trustWindow() time.Duration {
 	if o.PruneGrace <= 0 {

@@ -79,7 +79,7 @@ type PruneStats struct {
 
 // Prune deletes what the newest snapshot older than PruneGrace supersedes: the log entries
 // below its position and the older snapshots. The snapshot's own entry is kept, so the log
-// never loses its last entry (docs/format-manifest.md explains why this matters). Prune
+// never loses its last entry (docs/format.md ("Manifest log and snapshots") explains why this matters). Prune
 // needs no fence and may run anywhere, concurrently with anything.
 func (s *Store) Prune(ctx context.Context) (PruneStats, error) {
 	snaps, err := s.storage.ListSnapshots(ctx)

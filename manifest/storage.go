@@ -41,7 +41,7 @@ import (
 //     reports ErrConflict instead, the Store reads the entry back and recognises its own
 //     bytes, so this is an optimisation, not a requirement.
 //   - Deleting is idempotent, and a deleted sequence number may be created again. (The
-//     protocol never depends on it being impossible: see docs/format-manifest.md.)
+//     protocol never depends on it being impossible: see docs/format.md ("Manifest log and snapshots").)
 type Storage interface {
 	// CreateLogEntry stores data as log entry seq if no entry seq exists; otherwise it
 	// fails with ErrConflict and changes nothing. Durable when it returns nil.

@@ -11,7 +11,7 @@ import (
 	"github.com/isledb/isledb/blobstore"
 )
 
-// Store runs the manifest protocol (see the package doc and docs/format-manifest.md) over a
+// Store runs the manifest protocol (see the package doc and docs/format.md ("Manifest log and snapshots")) over a
 // Storage: it replays the log, appends entries under a fence, writes snapshots and prunes.
 //
 // A Store holds the fences it claimed: the writer's Store holds the writer fence, a

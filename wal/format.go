@@ -9,7 +9,7 @@ import (
 )
 
 // On-disk format, version 1. Everything below is frozen: changing any of it requires a new
-// format version. docs/format-wal.md describes the same bytes with examples.
+// format version. docs/format.md ("WAL segments and checkpoints") describes the same bytes with examples.
 //
 // Layout. RootPath holds one directory per stream, named exactly like the stream. Each stream
 // directory holds segment files named by the sequence number of their first entry, as 20
