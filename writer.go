@@ -56,6 +56,9 @@ type frozen struct {
 	lastSeq base.SeqNum
 	walNext wal.SeqNum // WAL records of this memtable and older ones have smaller ids
 	built   *builtSST
+	// appendTried: a manifest append of this SST failed, so it may have landed anyway
+	// (and even been compacted away since): check before appending again.
+	appendTried bool
 }
 
 type builtSST struct {
@@ -447,9 +450,21 @@ func (w *Writer) flushOne(ctx context.Context, f *frozen) error {
 	if err := w.uploadBlobs(ctx, b.blobs); err != nil {
 		return err
 	}
+	if f.appendTried {
+		// Only this writer produces sequence numbers and compaction never lowers the
+		// manifest's largest, so if it covers the SST, an earlier attempt landed.
+		m, err := w.ms.ReplayFrom(ctx, w.ms.Current())
+		if err != nil {
+			return fmt.Errorf("isledb: flush: check an earlier attempt of sst %s: %w", b.id, err)
+		}
+		if m.MaxSeqNum() >= b.meta.SeqHi {
+			return nil
+		}
+	}
 	if _, err := w.store.Write(ctx, w.store.SSTPath(b.id), b.data); err != nil {
 		return fmt.Errorf("isledb: flush: write sst %s: %w", b.id, err)
 	}
+	f.appendTried = true
 	if _, err := w.ms.AppendAddSSTableWithFence(ctx, b.meta); err != nil {
 		if errors.Is(err, manifest.ErrSSTExists) {
 			return nil // an earlier attempt of this flush landed
@@ -533,8 +548,15 @@ func (w *Writer) uploadBlobs(ctx context.Context, blobs []pendingBlob) error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			_, err := w.store.WriteIfNotExist(ctx, w.store.BlobPath(b.id), b.value)
-			if err != nil && !errors.Is(err, blobstore.ErrPreconditionFailed) {
+			key := w.store.BlobPath(b.id)
+			_, err := w.store.WriteIfNotExist(ctx, key, b.value)
+			if errors.Is(err, blobstore.ErrPreconditionFailed) {
+				// The blob exists (same content). Blob GC deletes unreferenced blobs
+				// older than MinAge; rewrite an old one so it cannot be collected before
+				// this SST refers to it.
+				err = w.refreshOldBlob(ctx, key, b.value)
+			}
+			if err != nil {
 				errc <- fmt.Errorf("isledb: flush: write blob %s: %w", b.id, err)
 			}
 		}()
@@ -542,6 +564,16 @@ func (w *Writer) uploadBlobs(ctx context.Context, blobs []pendingBlob) error {
 	wg.Wait()
 	close(errc)
 	return <-errc // nil when the channel is empty
+}
+
+// refreshOldBlob rewrites an existing blob that is old enough for blob GC to consider.
+func (w *Writer) refreshOldBlob(ctx context.Context, key string, value []byte) error {
+	minAge := w.opts.ValueStorage.MinAge
+	a, err := w.store.Attributes(ctx, key)
+	if errors.Is(err, blobstore.ErrNotFound) || (err == nil && !a.ModTime.IsZero() && time.Since(a.ModTime) > minAge/2) {
+		_, err = w.store.Write(ctx, key, value)
+	}
+	return err
 }
 
 // newSSTID returns an id that sorts by creation: epoch, then the highest sequence number,

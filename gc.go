@@ -1,0 +1,745 @@
+package isledb
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/isledb/isledb/blobstore"
+	"github.com/isledb/isledb/config"
+	"github.com/isledb/isledb/internal/base"
+	"github.com/isledb/isledb/internal/blobref"
+	"github.com/isledb/isledb/internal/compaction"
+	"github.com/isledb/isledb/manifest"
+)
+
+// Deferred deletion and blob garbage collection.
+//
+// A compaction (merge or retention) never deletes what it removes from the manifest: readers
+// on an older manifest version may still be reading it. Before its manifest entry is appended
+// it records each input in the pending delete marks ("gc/marks", through GCMarkStorage) as an
+// intent; a GC pass later notes the time it first sees the SST out of the manifest, and
+// deletes the object once that time is GCGracePeriod old. SST objects that no manifest
+// names (orphans: outputs of a compaction that failed or crashed, flushes whose manifest
+// append never happened) are marked when first seen and deleted the same way, provided the
+// object itself is older than the grace period too. A GC pass:
+//
+//  1. loads the marks, then replays the manifest (and checks the compactor fence: a fenced
+//     compactor deletes nothing), then lists "sst/";
+//  2. drops the marks of SSTs that are live (an intent whose compaction failed, an orphan
+//     that was an in-flight flush) or already gone from the bucket;
+//  3. stamps intents whose SST is out of the manifest with the time now, and marks every
+//     unmarked object that is out of the manifest as an orphan, stamped now — except an SST
+//     of the current writer's epoch above the manifest's largest sequence number, which is
+//     a flush in flight;
+//  4. deletes the objects whose stamp and modification time are both a grace period old,
+//     and stores the marks (compare-and-swap; on a conflict the pass starts over).
+//
+// Every stamp is taken after the SST left the manifest, so an object is deleted at least a
+// grace period after any manifest naming it stopped being current. A crash anywhere leaves
+// marks and objects that the next pass completes: deletes are idempotent, and marks of
+// objects already gone are dropped. The assumption is that a flush appends its SST to the
+// manifest within the grace period of uploading it (the writer re-uploads on every retry),
+// and that clocks agree to well within the grace period.
+//
+// Blob GC (BlobGC.Enabled) runs at most every BlobGC.Interval (the GC checkpoint,
+// "gc/checkpoint", records when it last ran, so a restarted compactor honours the interval).
+// It collects the blob references of every SST object in the bucket, live, pending deletion
+// or orphan (SSTs are immutable, so each is read once per compactor and the result cached;
+// SSTs whose metadata says they hold no reference are skipped), lists "blob/", and deletes
+// the blobs no SST references that are older than BlobGC.MinAge, after listing "sst/" once
+// more and reading any SST that appeared meanwhile.
+
+// GCStats counts the work of garbage collection: of one pass (RunGC) or, in compactor
+// stats, of all passes so far.
+type GCStats struct {
+	// Passes is the number of GC passes.
+	Passes int
+	// SSTsDeleted and SSTBytesDeleted count the SST objects deleted.
+	SSTsDeleted     int
+	SSTBytesDeleted int64
+	// BlobsDeleted and BlobBytesDeleted count the blob objects deleted.
+	BlobsDeleted     int
+	BlobBytesDeleted int64
+	// OrphansFound counts SST objects first found in no manifest.
+	OrphansFound int
+	// Pending is the number of SSTs waiting out their grace period after the last pass.
+	Pending int
+}
+
+// String formats the counts on one line.
+func (s GCStats) String() string {
+	return fmt.Sprintf("%d passes; deleted %d ssts (%d B), %d blobs (%d B); %d orphans found; %d pending",
+		s.Passes, s.SSTsDeleted, s.SSTBytesDeleted, s.BlobsDeleted, s.BlobBytesDeleted, s.OrphansFound, s.Pending)
+}
+
+func (s *GCStats) add(o GCStats) {
+	s.Passes += o.Passes
+	s.SSTsDeleted += o.SSTsDeleted
+	s.SSTBytesDeleted += o.SSTBytesDeleted
+	s.BlobsDeleted += o.BlobsDeleted
+	s.BlobBytesDeleted += o.BlobBytesDeleted
+	s.OrphansFound += o.OrphansFound
+	s.Pending = o.Pending
+}
+
+// The defaults of the GC options shared by CompactorOptions and RetentionCompactorOptions.
+const (
+	DefaultGCGracePeriod = 10 * time.Minute
+	DefaultGCInterval    = time.Minute
+)
+
+// gcOptions configure a collector.
+type gcOptions struct {
+	grace    time.Duration
+	interval time.Duration
+	blob     config.BlobGCOptions
+}
+
+// collector runs GC passes for a compactor. Its methods are called with the compactor's
+// run lock held, one at a time.
+type collector struct {
+	store *blobstore.Store
+	marks manifest.GCMarkStorage
+	opts  gcOptions
+	epoch uint64
+	// latest returns the current manifest, failing with ErrFenced if the compactor fence
+	// is not ours.
+	latest func(ctx context.Context) (*manifest.Manifest, error)
+	clock  func() time.Time
+
+	lastPass  time.Time
+	lastBlob  time.Time
+	loadedCkp bool
+	refs      map[string][][32]byte // blob references, by SST id
+
+	mu    sync.Mutex
+	total GCStats
+}
+
+// maxCASAttempts bounds the compare-and-swap retries of one update of the GC state.
+const maxCASAttempts = 16
+
+// due reports whether a pass is due: GCInterval since the last one.
+func (g *collector) due() bool {
+	return g.lastPass.IsZero() || g.clock().Sub(g.lastPass) >= g.opts.interval
+}
+
+func (g *collector) stats() GCStats {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.total
+}
+
+// loadMarks returns the marks and their CAS state.
+func (g *collector) loadMarks(ctx context.Context) (gcMarks, string, bool, error) {
+	data, tok, exists, err := g.marks.LoadPendingDeleteMarks(ctx)
+	if err != nil {
+		return nil, "", false, fmt.Errorf("isledb: gc: load marks: %w", err)
+	}
+	marks := gcMarks{}
+	if exists {
+		if marks, err = decodeGCMarks(data); err != nil {
+			return nil, "", false, fmt.Errorf("isledb: gc: %w", err)
+		}
+	}
+	return marks, tok, exists, nil
+}
+
+// updateMarks applies fn to the marks and stores them, retrying on a conflict. fn reports
+// whether it changed anything; it may run several times.
+func (g *collector) updateMarks(ctx context.Context, fn func(gcMarks) bool) error {
+	for range maxCASAttempts {
+		marks, tok, exists, err := g.loadMarks(ctx)
+		if err != nil {
+			return err
+		}
+		if !fn(marks) {
+			return nil
+		}
+		err = g.marks.StorePendingDeleteMarks(ctx, encodeGCMarks(marks), tok, exists)
+		if !errors.Is(err, manifest.ErrConflict) {
+			if err != nil {
+				return fmt.Errorf("isledb: gc: store marks: %w", err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("isledb: gc: store marks: %w: gave up after %d attempts", manifest.ErrConflict, maxCASAttempts)
+}
+
+// addIntents marks ssts as about to be removed from the manifest by a compaction of this
+// compactor's epoch. It must succeed before the compaction's manifest entry is appended.
+func (g *collector) addIntents(ctx context.Context, ssts []manifest.SSTMeta) error {
+	return g.updateMarks(ctx, func(marks gcMarks) bool {
+		for _, s := range ssts {
+			f := uint8(markRefsKnown)
+			if s.HasBlobRefs {
+				f |= markBlobRefs
+			}
+			marks[s.ID] = gcMark{epoch: g.epoch, flags: f, size: s.Size}
+		}
+		return len(ssts) > 0
+	})
+}
+
+// pass runs one GC pass (see the comment at the top of the file).
+func (g *collector) pass(ctx context.Context) (GCStats, error) {
+	st := GCStats{Passes: 1}
+	var (
+		m    *manifest.Manifest
+		objs map[string]blobstore.ObjectInfo
+		done gcMarks
+	)
+	stored := false
+	for range maxCASAttempts {
+		marks, tok, exists, err := g.loadMarks(ctx)
+		if err != nil {
+			return st, err
+		}
+		if m, err = g.latest(ctx); err != nil {
+			return st, err
+		}
+		if objs, err = g.listSSTs(ctx); err != nil {
+			return st, err
+		}
+		now := g.clock()
+		live := make(map[string]struct{}, len(objs))
+		for _, id := range m.AllSSTIDs() {
+			live[id] = struct{}{}
+		}
+		changed := false
+		var del []string
+		for id, mk := range marks {
+			_, isLive := live[id]
+			obj, inBucket := objs[id]
+			switch {
+			case isLive:
+				if mk.removedAt == 0 && mk.epoch > g.epoch {
+					continue // a newer compactor's compaction in flight
+				}
+				delete(marks, id) // its compaction failed, or an orphan that was a flush in flight
+				changed = true
+			case !inBucket:
+				delete(marks, id)
+				changed = true
+			case mk.removedAt == 0:
+				mk.removedAt = now.UnixNano()
+				marks[id] = mk
+				changed = true
+			case now.Sub(time.Unix(0, mk.removedAt)) >= g.opts.grace && now.Sub(obj.ModTime) >= g.opts.grace:
+				del = append(del, id)
+			}
+		}
+		for id, obj := range objs {
+			if _, ok := live[id]; ok {
+				continue
+			}
+			if _, ok := marks[id]; ok || flushInFlight(id, m) {
+				continue
+			}
+			marks[id] = gcMark{removedAt: now.UnixNano(), flags: markOrphan, size: obj.Size}
+			st.OrphansFound++
+			changed = true
+		}
+		slices.Sort(del)
+		deleted, err := g.deleteSSTs(ctx, del)
+		for _, id := range deleted {
+			delete(marks, id)
+			st.SSTsDeleted++
+			st.SSTBytesDeleted += objs[id].Size
+			delete(objs, id)
+			changed = true
+		}
+		st.Pending = len(marks)
+		if err != nil {
+			if changed {
+				_ = g.marks.StorePendingDeleteMarks(ctx, encodeGCMarks(marks), tok, exists)
+			}
+			return st, err
+		}
+		if changed {
+			err := g.marks.StorePendingDeleteMarks(ctx, encodeGCMarks(marks), tok, exists)
+			if errors.Is(err, manifest.ErrConflict) {
+				st.OrphansFound = 0 // counted again on the next attempt
+				continue
+			}
+			if err != nil {
+				return st, fmt.Errorf("isledb: gc: store marks: %w", err)
+			}
+		}
+		done, stored = marks, true
+		break
+	}
+	if !stored {
+		return st, fmt.Errorf("isledb: gc: store marks: %w: gave up after %d attempts", manifest.ErrConflict, maxCASAttempts)
+	}
+	g.lastPass = g.clock()
+	if err := g.blobPass(ctx, m, objs, done, &st); err != nil {
+		g.record(st)
+		return st, err
+	}
+	g.record(st)
+	return st, nil
+}
+
+func (g *collector) record(st GCStats) {
+	g.mu.Lock()
+	g.total.add(st)
+	g.mu.Unlock()
+}
+
+// listSSTs lists the SST objects, by id.
+func (g *collector) listSSTs(ctx context.Context) (map[string]blobstore.ObjectInfo, error) {
+	list, err := g.store.ListSSTFiles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("isledb: gc: list ssts: %w", err)
+	}
+	objs := make(map[string]blobstore.ObjectInfo, len(list))
+	for _, o := range list {
+		if id, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, "sst/"), ".sst"); ok && id != "" && !strings.Contains(id, "/") {
+			objs[id] = o
+		}
+	}
+	return objs, nil
+}
+
+// deleteSSTs deletes the objects of ids and returns the ids deleted.
+func (g *collector) deleteSSTs(ctx context.Context, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = g.store.SSTPath(id)
+	}
+	err := g.store.BatchDelete(ctx, keys)
+	var be *blobstore.BatchDeleteError
+	if err != nil && !errors.As(err, &be) {
+		return nil, fmt.Errorf("isledb: gc: delete ssts: %w", err)
+	}
+	var deleted []string
+	for i, id := range ids {
+		if be == nil || be.Failed[keys[i]] == nil {
+			deleted = append(deleted, id)
+		}
+	}
+	if err != nil {
+		return deleted, fmt.Errorf("isledb: gc: delete ssts: %w", err)
+	}
+	return deleted, nil
+}
+
+// flushInFlight reports whether id may be a flush of the current writer not yet in the
+// manifest: its epoch is the writer fence's and its largest sequence number is above the
+// manifest's (the writer retries a failed flush under the same id).
+func flushInFlight(id string, m *manifest.Manifest) bool {
+	epoch, seqHi, ok := parseSSTID(id)
+	if !ok {
+		return false
+	}
+	return m.WriterFence != nil && epoch == m.WriterFence.Epoch && seqHi > m.MaxSeqNum()
+}
+
+// parseSSTID splits an id made by newSSTID into its epoch and largest sequence number.
+func parseSSTID(id string) (epoch, seqHi uint64, ok bool) {
+	parts := strings.Split(id, "-")
+	if len(parts) != 3 {
+		return 0, 0, false
+	}
+	e, err1 := strconv.ParseUint(parts[0], 10, 64)
+	s, err2 := strconv.ParseUint(parts[1], 10, 64)
+	return e, s, err1 == nil && err2 == nil
+}
+
+// blobPass runs blob GC if it is enabled and due. objs are the SST objects the pass left in
+// the bucket and marks the marks it stored.
+func (g *collector) blobPass(ctx context.Context, m *manifest.Manifest, objs map[string]blobstore.ObjectInfo, marks gcMarks, st *GCStats) error {
+	if !g.opts.blob.Enabled {
+		return nil
+	}
+	ckp, err := g.checkpoint(ctx)
+	if err != nil {
+		return err
+	}
+	now := g.clock()
+	if !g.lastBlob.IsZero() && now.Sub(g.lastBlob) < g.opts.blob.Interval {
+		return nil
+	}
+	liveRefs := make(map[string]bool, len(objs)) // live SST id → whether it holds blob refs
+	for _, s := range allSSTs(m) {
+		liveRefs[s.ID] = s.HasBlobRefs
+	}
+	referenced := map[[32]byte]struct{}{}
+	add := func(id string, size int64) error {
+		refs, ok := g.refs[id]
+		if !ok {
+			err := compaction.BlobRefs(ctx, g.store, id, size, func(v []byte) error {
+				r, err := blobref.Decode(v)
+				if err != nil {
+					return base.CorruptionErrorf(g.store.SSTPath(id), -1, "blob reference: %v", err)
+				}
+				refs = append(refs, r.Hash)
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("isledb: blob gc: %w", err)
+			}
+			g.refs[id] = refs
+		}
+		for _, h := range refs {
+			referenced[h] = struct{}{}
+		}
+		return nil
+	}
+	for id, obj := range objs {
+		if refs, ok := liveRefs[id]; ok && !refs {
+			continue
+		}
+		if mk, ok := marks[id]; ok && mk.flags&markRefsKnown != 0 && mk.flags&markBlobRefs == 0 {
+			continue
+		}
+		if err := add(id, obj.Size); err != nil {
+			return err
+		}
+	}
+	blobs, err := g.store.ListBlobFiles(ctx)
+	if err != nil {
+		return fmt.Errorf("isledb: blob gc: list blobs: %w", err)
+	}
+	var cands []blobstore.ObjectInfo
+	for _, b := range blobs {
+		h, ok := blobHash(b.Key)
+		if !ok {
+			continue // not a name blob GC understands: leave it
+		}
+		if _, ref := referenced[h]; !ref && now.Sub(b.ModTime) >= g.opts.blob.MinAge {
+			cands = append(cands, b)
+		}
+	}
+	// SSTs uploaded since the first listing (flushes that may reuse an old blob) count too.
+	again, err := g.listSSTs(ctx)
+	if err != nil {
+		return err
+	}
+	for id, obj := range again {
+		if _, seen := objs[id]; !seen {
+			if err := add(id, obj.Size); err != nil {
+				return err
+			}
+		}
+	}
+	for id := range g.refs {
+		if _, ok := again[id]; !ok {
+			delete(g.refs, id)
+		}
+	}
+	var keys []string
+	var sizes []int64
+	for _, b := range cands {
+		if h, _ := blobHash(b.Key); !has(referenced, h) {
+			keys = append(keys, b.Key)
+			sizes = append(sizes, b.Size)
+		}
+	}
+	derr := g.store.BatchDelete(ctx, keys)
+	var be *blobstore.BatchDeleteError
+	if derr != nil && !errors.As(derr, &be) {
+		return fmt.Errorf("isledb: blob gc: delete: %w", derr)
+	}
+	for i, k := range keys {
+		if be == nil || be.Failed[k] == nil {
+			st.BlobsDeleted++
+			st.BlobBytesDeleted += sizes[i]
+		}
+	}
+	g.lastBlob = now
+	ckp.lastBlobGC = now.UnixNano()
+	ckp.logSeq = m.LogSeq
+	ckp.blobsDeleted += uint64(st.BlobsDeleted)
+	if err := g.storeCheckpoint(ctx, ckp); err != nil {
+		return err
+	}
+	if derr != nil {
+		return fmt.Errorf("isledb: blob gc: delete: %w", derr)
+	}
+	return nil
+}
+
+func has(set map[[32]byte]struct{}, h [32]byte) bool { _, ok := set[h]; return ok }
+
+// blobHash parses "blob/<64 hex digits>".
+func blobHash(key string) ([32]byte, bool) {
+	var h [32]byte
+	s, ok := strings.CutPrefix(key, "blob/")
+	if !ok || len(s) != 64 {
+		return h, false
+	}
+	if _, err := hex.Decode(h[:], []byte(s)); err != nil {
+		return h, false
+	}
+	return h, true
+}
+
+// checkpoint loads the GC checkpoint the first time it is needed.
+func (g *collector) checkpoint(ctx context.Context) (gcCheckpoint, error) {
+	data, _, exists, err := g.marks.LoadGCCheckpoint(ctx)
+	if err != nil {
+		return gcCheckpoint{}, fmt.Errorf("isledb: gc: load checkpoint: %w", err)
+	}
+	var c gcCheckpoint
+	if exists {
+		if c, err = decodeGCCheckpoint(data); err != nil {
+			return gcCheckpoint{}, fmt.Errorf("isledb: gc: %w", err)
+		}
+	}
+	if !g.loadedCkp {
+		g.loadedCkp = true
+		if c.lastBlobGC > 0 {
+			g.lastBlob = time.Unix(0, c.lastBlobGC)
+		}
+	}
+	return c, nil
+}
+
+// storeCheckpoint stores c, merging it with a concurrent update (the later times win).
+func (g *collector) storeCheckpoint(ctx context.Context, c gcCheckpoint) error {
+	for range maxCASAttempts {
+		data, tok, exists, err := g.marks.LoadGCCheckpoint(ctx)
+		if err != nil {
+			return fmt.Errorf("isledb: gc: load checkpoint: %w", err)
+		}
+		if exists {
+			cur, err := decodeGCCheckpoint(data)
+			if err != nil {
+				return fmt.Errorf("isledb: gc: %w", err)
+			}
+			c.lastBlobGC = max(c.lastBlobGC, cur.lastBlobGC)
+			c.logSeq = max(c.logSeq, cur.logSeq)
+			c.blobsDeleted = max(c.blobsDeleted, cur.blobsDeleted)
+		}
+		err = g.marks.StoreGCCheckpoint(ctx, encodeGCCheckpoint(c), tok, exists)
+		if !errors.Is(err, manifest.ErrConflict) {
+			if err != nil {
+				return fmt.Errorf("isledb: gc: store checkpoint: %w", err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("isledb: gc: store checkpoint: %w: gave up after %d attempts", manifest.ErrConflict, maxCASAttempts)
+}
+
+// The pending delete marks, "gc/marks" (version 1, frozen):
+//
+//	+--------+---------+-----------+------------------+-----------------+
+//	| "IGCM" | version | count     | count × mark     | CRC-32C (LE)    |
+//	| 4 B    | 1 B = 1 | uvarint   |                  | 4 B, of all     |
+//	|        |         |           |                  | bytes before it |
+//	+--------+---------+-----------+------------------+-----------------+
+//
+//	mark:
+//	+---------+--------+-----------+---------+-------+---------+
+//	| id len  | id     | removedAt | epoch   | flags | size    |
+//	| uvarint | bytes  | varint    | uvarint | 1 B   | uvarint |
+//	+---------+--------+-----------+---------+-------+---------+
+//
+// Marks are sorted by id, ids unique. removedAt is when a GC pass first saw the SST out of
+// the manifest, in unix nanoseconds; 0 marks an intent (a compaction of compactor epoch
+// `epoch` is about to remove the SST). flags: bit 0 the SST holds blob references, bit 1
+// bit 0 is known (from the manifest), bit 2 the SST was found in no manifest (orphan).
+const (
+	gcMarksMagic   = "IGCM"
+	gcMarksVersion = 1
+
+	markBlobRefs  = 1 << 0
+	markRefsKnown = 1 << 1
+	markOrphan    = 1 << 2
+)
+
+type gcMark struct {
+	removedAt int64
+	epoch     uint64
+	flags     uint8
+	size      int64
+}
+
+type gcMarks map[string]gcMark
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+func encodeGCMarks(marks gcMarks) []byte {
+	b := append([]byte(gcMarksMagic), gcMarksVersion)
+	b = binary.AppendUvarint(b, uint64(len(marks)))
+	for _, id := range slices.Sorted(maps.Keys(marks)) {
+		mk := marks[id]
+		b = binary.AppendUvarint(b, uint64(len(id)))
+		b = append(b, id...)
+		b = binary.AppendVarint(b, mk.removedAt)
+		b = binary.AppendUvarint(b, mk.epoch)
+		b = append(b, mk.flags)
+		b = binary.AppendUvarint(b, uint64(mk.size))
+	}
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
+}
+
+// gcDecoder reads fields, remembering the first error.
+type gcDecoder struct {
+	object string
+	b      []byte
+	off    int
+	err    error
+}
+
+func (d *gcDecoder) fail(what string) {
+	if d.err == nil {
+		d.err = base.CorruptionErrorf(d.object, int64(d.off), "bad %s", what)
+	}
+}
+
+func (d *gcDecoder) uvarint(what string) uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b[d.off:])
+	if n <= 0 {
+		d.fail(what)
+		return 0
+	}
+	d.off += n
+	return v
+}
+
+func (d *gcDecoder) varint(what string) int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b[d.off:])
+	if n <= 0 {
+		d.fail(what)
+		return 0
+	}
+	d.off += n
+	return v
+}
+
+func (d *gcDecoder) bytes(n uint64, what string) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)-d.off) {
+		d.fail(what)
+		return nil
+	}
+	v := d.b[d.off : d.off+int(n)]
+	d.off += int(n)
+	return v
+}
+
+// openGCObject checks magic, version and CRC, and returns a decoder positioned after the version.
+func openGCObject(object string, data []byte, magic string, version byte) (*gcDecoder, error) {
+	if len(data) < len(magic)+1+4 || string(data[:len(magic)]) != magic {
+		return nil, base.CorruptionErrorf(object, 0, "not a GC state object (bad magic or too short)")
+	}
+	body := data[:len(data)-4]
+	if crc32.Checksum(body, crcTable) != binary.LittleEndian.Uint32(data[len(body):]) {
+		return nil, base.CorruptionErrorf(object, int64(len(body)), "checksum mismatch")
+	}
+	if data[len(magic)] != version {
+		return nil, base.CorruptionErrorf(object, int64(len(magic)), "unsupported version %d", data[len(magic)])
+	}
+	return &gcDecoder{object: object, b: body, off: len(magic) + 1}, nil
+}
+
+func decodeGCMarks(data []byte) (gcMarks, error) {
+	d, err := openGCObject(manifest.GCMarksKey, data, gcMarksMagic, gcMarksVersion)
+	if err != nil {
+		return nil, err
+	}
+	n := d.uvarint("count")
+	if n > uint64(len(data)) {
+		d.fail("count")
+	}
+	marks := make(gcMarks, min(n, 1<<16))
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		id := string(d.bytes(d.uvarint("id length"), "id"))
+		var mk gcMark
+		mk.removedAt = d.varint("removal time")
+		mk.epoch = d.uvarint("epoch")
+		if f := d.bytes(1, "flags"); f != nil {
+			mk.flags = f[0]
+		}
+		size := d.uvarint("size")
+		if d.err != nil {
+			break
+		}
+		if _, dup := marks[id]; dup || id == "" || size > 1<<62 || mk.removedAt < 0 {
+			d.fail("mark " + strconv.Quote(id))
+			break
+		}
+		mk.size = int64(size)
+		marks[id] = mk
+	}
+	if d.err == nil && d.off != len(d.b) {
+		d.fail("trailing bytes")
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return marks, nil
+}
+
+// The GC checkpoint, "gc/checkpoint" (version 1, frozen):
+//
+//	+--------+---------+------------+---------+--------------+-----------------+
+//	| "IGCC" | version | lastBlobGC | logSeq  | blobsDeleted | CRC-32C (LE)    |
+//	| 4 B    | 1 B = 1 | varint     | uvarint | uvarint      | 4 B, of all     |
+//	|        |         |            |         |              | bytes before it |
+//	+--------+---------+------------+---------+--------------+-----------------+
+//
+// lastBlobGC is when blob GC last ran (unix nanoseconds, 0: never); logSeq the manifest
+// position it ran against; blobsDeleted how many blobs it has deleted in all.
+const (
+	gcCheckpointMagic   = "IGCC"
+	gcCheckpointVersion = 1
+)
+
+type gcCheckpoint struct {
+	lastBlobGC   int64
+	logSeq       uint64
+	blobsDeleted uint64
+}
+
+func encodeGCCheckpoint(c gcCheckpoint) []byte {
+	b := append([]byte(gcCheckpointMagic), gcCheckpointVersion)
+	b = binary.AppendVarint(b, c.lastBlobGC)
+	b = binary.AppendUvarint(b, c.logSeq)
+	b = binary.AppendUvarint(b, c.blobsDeleted)
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
+}
+
+func decodeGCCheckpoint(data []byte) (gcCheckpoint, error) {
+	d, err := openGCObject(manifest.GCCheckpointKey, data, gcCheckpointMagic, gcCheckpointVersion)
+	if err != nil {
+		return gcCheckpoint{}, err
+	}
+	var c gcCheckpoint
+	c.lastBlobGC = d.varint("last blob gc")
+	c.logSeq = d.uvarint("log seq")
+	c.blobsDeleted = d.uvarint("blobs deleted")
+	if d.err == nil && d.off != len(d.b) {
+		d.fail("trailing bytes")
+	}
+	if d.err != nil {
+		return gcCheckpoint{}, d.err
+	}
+	return c, nil
+}
