@@ -41,6 +41,18 @@ func TestTailExactlyOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer w.Close()
+		// A compactor merges the flushes into sorted runs while the tailer reads.
+		copts := isledb.DefaultCompactorOptions()
+		copts.L0CompactionThreshold = 2
+		copts.MinSources, copts.MaxSources = 2, 4
+		copts.CheckInterval = 5 * time.Millisecond
+		copts.GCGracePeriod = time.Minute
+		c, err := db.OpenCompactor(ctx, copts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Start()
 		tr := openTailer(t, store, 10*time.Millisecond)
 		if err := tr.Start(); err != nil {
 			t.Fatal(err)
@@ -98,6 +110,9 @@ func TestTailExactlyOnce(t *testing.T) {
 			if k != key(i) {
 				t.Fatalf("event %d is %s, want %s", i, k, key(i))
 			}
+		}
+		if st := c.Stats(); st.Compactions == 0 {
+			t.Fatalf("no compaction was published during the tail (%d failed): the test did not test tailing across compactions", st.Failures)
 		}
 	})
 }
