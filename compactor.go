@@ -2,7 +2,6 @@ package isledb
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -501,37 +500,21 @@ func (db *DB) OpenCompactor(ctx context.Context, opts CompactorOptions) (*Compac
 	epoch := core.fence.Epoch
 	c.merge = compaction.Options{
 		Store:           db.store,
-		SST:             sstable.WriterOptions{BlockSize: opts.BlockSize, BloomBitsPerKey: opts.BloomBitsPerKey, Compression: opts.Compression},
+		SST:             sstWriterOptions(opts.BlockSize, opts.BloomBitsPerKey, opts.Compression),
 		TargetSize:      opts.TargetSSTSize,
 		VerifyChecksums: opts.ValidateSSTChecksum,
 		NewID:           func(seqHi uint64) string { return newSSTID(epoch, seqHi) },
 		Epoch:           epoch,
 		Buffers:         new(compaction.Buffers),
 	}
-	if opts.BloomBitsPerKey < 0 {
-		c.merge.SST.BloomBitsPerKey = sstable.NoBloomFilter
-	}
 	if opts.Compression == "zstd" {
 		// zstd's encoder is slow enough that compressing blocks on spare cores pays off;
 		// compaction is background work that may use them.
 		c.merge.SST.Parallelism = min(runtime.GOMAXPROCS(0), 4)
 	}
-	if v := opts.SSTHashVerifier; v != nil {
-		c.merge.VerifySignature = func(hash []byte, sig *manifest.SSTSignature) error {
-			if sig == nil {
-				return fmt.Errorf("%w: the SST is not signed", ErrCorruption)
-			}
-			return v.VerifyHash(hash, *sig)
-		}
-	}
+	c.merge.VerifySignature = signatureVerifier(opts.SSTHashVerifier)
 	if s := opts.Signer; s != nil {
-		c.merge.Sign = func(hash []byte) (*manifest.SSTSignature, error) {
-			sig, err := s.SignHash(hash)
-			if err != nil {
-				return nil, err
-			}
-			return &manifest.SSTSignature{Algorithm: s.Algorithm(), KeyID: s.KeyID(), Hash: sstable.ChecksumPrefix + hex.EncodeToString(hash), Signature: sig}, nil
-		}
+		c.merge.Sign = func(hash []byte) (*manifest.SSTSignature, error) { return signSST(s, hash) }
 	}
 	if err := db.register(c); err != nil {
 		return nil, err

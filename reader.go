@@ -69,14 +69,7 @@ func OpenReader(ctx context.Context, store *blobstore.Store, opts ReaderOpenOpti
 	if r.blocks != nil {
 		tco.Blocks = r.blocks
 	}
-	if v := opts.SSTHashVerifier; v != nil {
-		tco.VerifySignature = func(hash []byte, sig *manifest.SSTSignature) error {
-			if sig == nil {
-				return fmt.Errorf("%w: the SST is not signed", ErrCorruption)
-			}
-			return v.VerifyHash(hash, *sig)
-		}
-	}
+	tco.VerifySignature = signatureVerifier(opts.SSTHashVerifier)
 	r.tables = tablecache.New(tco)
 	mstorage := opts.ManifestStorage
 	if mstorage == nil {

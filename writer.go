@@ -13,6 +13,7 @@ import (
 	"github.com/isledb/isledb/blobstore"
 	"github.com/isledb/isledb/internal/base"
 	"github.com/isledb/isledb/internal/blobref"
+	"github.com/isledb/isledb/internal/compaction"
 	"github.com/isledb/isledb/internal/memtable"
 	"github.com/isledb/isledb/internal/sstable"
 	"github.com/isledb/isledb/manifest"
@@ -92,12 +93,9 @@ func (db *DB) OpenWriter(ctx context.Context, opts WriterOptions) (*Writer, erro
 	}
 	w := &Writer{
 		db: db, store: db.store, ms: ms, opts: opts, fence: fence,
-		sstOpts: sstable.WriterOptions{BlockSize: opts.BlockSize, BloomBitsPerKey: opts.BloomBitsPerKey, Compression: opts.Compression},
+		sstOpts: sstWriterOptions(opts.BlockSize, opts.BloomBitsPerKey, opts.Compression),
 		kick:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
-	}
-	if opts.BloomBitsPerKey < 0 {
-		w.sstOpts.BloomBitsPerKey = sstable.NoBloomFilter
 	}
 	w.mu.active = memtable.New()
 	w.mu.nextSeq = base.SeqNum(m.MaxSeqNum()) + 1
@@ -488,7 +486,6 @@ func (w *Writer) build(mt *memtable.Memtable) (*builtSST, error) {
 	vs := w.opts.ValueStorage
 	var blobs []pendingBlob
 	var refBuf [blobref.Size]byte
-	var tombstones uint64
 	it := mt.NewIterator()
 	for ok := it.First(); ok; ok = it.Next() {
 		e := it.Entry()
@@ -497,9 +494,6 @@ func (w *Writer) build(mt *memtable.Memtable) (*builtSST, error) {
 			ref := blobref.Of(e.Value)
 			blobs = append(blobs, pendingBlob{id: ref.ID(), value: e.Value})
 			se.Kind, se.Value = base.KindBlobRef, ref.Append(refBuf[:0])
-		}
-		if e.Kind == base.KindDelete {
-			tombstones++
 		}
 		if err := sw.Add(se); err != nil {
 			return nil, fmt.Errorf("isledb: flush: build sst: %w", err)
@@ -510,19 +504,11 @@ func (w *Writer) build(mt *memtable.Memtable) (*builtSST, error) {
 		return nil, fmt.Errorf("isledb: flush: build sst: %w", err)
 	}
 	id := newSSTID(w.fence.Epoch, uint64(md.SeqHi))
-	meta := manifest.SSTMeta{
-		ID: id, Epoch: w.fence.Epoch, SeqLo: uint64(md.SeqLo), SeqHi: uint64(md.SeqHi),
-		MinKey: md.MinKey, MaxKey: md.MaxKey, Size: md.Size, Checksum: md.Checksum,
-		Bloom:     manifest.BloomMeta{BitsPerKey: md.BloomBitsPerKey, HashCount: md.BloomProbes, Keys: md.EntryCount},
-		CreatedAt: md.CreatedAt, Level: 0, HasBlobRefs: md.HasBlobRefs,
-		EntryCount: md.EntryCount, TombstoneCount: tombstones,
-	}
+	meta := compaction.MetaOf(md, id, w.fence.Epoch, 0)
 	if s := w.opts.Signer; s != nil {
-		sig, err := s.SignHash(md.SHA256[:])
-		if err != nil {
+		if meta.Signature, err = signSST(s, md.SHA256[:]); err != nil {
 			return nil, fmt.Errorf("isledb: flush: sign sst %s: %w", id, err)
 		}
-		meta.Signature = &manifest.SSTSignature{Algorithm: s.Algorithm(), KeyID: s.KeyID(), Hash: md.Checksum, Signature: sig}
 	}
 	return &builtSST{id: id, data: buf.Bytes(), meta: meta, blobs: blobs}, nil
 }

@@ -39,7 +39,7 @@ func writeSST(t testing.TB, store *blobstore.Store, id string, entries []sstable
 	if _, err := store.Write(context.Background(), store.SSTPath(id), buf.Bytes()); err != nil {
 		t.Fatal(err)
 	}
-	m := metaOf(md, id, 1)
+	m := MetaOf(md, id, 1, 1)
 	m.Level = 0
 	return m
 }

@@ -222,7 +222,7 @@ func (o *outputs) cut() error {
 	if err != nil {
 		return err
 	}
-	meta := metaOf(md, o.opts.NewID(uint64(md.SeqHi)), o.opts.Epoch)
+	meta := MetaOf(md, o.opts.NewID(uint64(md.SeqHi)), o.opts.Epoch, 1)
 	if o.opts.Sign != nil {
 		sig, err := o.opts.Sign(md.SHA256[:])
 		if err != nil {
@@ -336,13 +336,14 @@ func (b *Buffers) ReleaseIdle(idle time.Duration) {
 	}
 }
 
-// metaOf returns the manifest's description of a compaction output.
-func metaOf(md *sstable.Metadata, id string, epoch uint64) manifest.SSTMeta {
+// MetaOf returns the manifest's description of an SST built with the given id under
+// the given fence epoch, at level (0 for a writer's flush, 1 for a compaction output).
+func MetaOf(md *sstable.Metadata, id string, epoch uint64, level int) manifest.SSTMeta {
 	return manifest.SSTMeta{
 		ID: id, Epoch: epoch, SeqLo: uint64(md.SeqLo), SeqHi: uint64(md.SeqHi),
 		MinKey: md.MinKey, MaxKey: md.MaxKey, Size: md.Size, Checksum: md.Checksum,
 		Bloom:     manifest.BloomMeta{BitsPerKey: md.BloomBitsPerKey, HashCount: md.BloomProbes, Keys: md.EntryCount},
-		CreatedAt: md.CreatedAt, Level: 1, HasBlobRefs: md.HasBlobRefs,
+		CreatedAt: md.CreatedAt, Level: level, HasBlobRefs: md.HasBlobRefs,
 		EntryCount: md.EntryCount, TombstoneCount: md.Properties.TombstoneCount,
 	}
 }
