@@ -171,26 +171,32 @@ func (r *Reader) blobValue(ctx context.Context, encoded []byte) ([]byte, error) 
 		return nil, fmt.Errorf("%w: %w", ErrCorruption, err)
 	}
 	id := ref.ID()
-	if data, ok, err := r.blobs.ReadAll(id); err == nil && ok {
-		if !r.opts.BlobReadOptions.VerifyBlobsOnRead || ref.Verify(data) == nil {
-			r.blobStats.hits.Add(1)
+	fetched := false // this call read the blob from the bucket (not the cache)
+	get := func() ([]byte, error) {
+		return r.blobs.GetOrFetch(ctx, id, func(ctx context.Context) ([]byte, error) {
+			fetched = true
+			data, _, err := r.store.Read(ctx, r.store.BlobPath(id))
+			if err != nil {
+				return nil, fmt.Errorf("read blob %s: %w", id, err)
+			}
+			if err := ref.Verify(data); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrCorruption, err)
+			}
 			return data, nil
-		}
-		_ = r.blobs.Remove(id) // a bad cached copy: fetch again
+		})
 	}
-	r.blobStats.misses.Add(1)
-	data, err := r.blobs.GetOrFetch(ctx, id, func(ctx context.Context) ([]byte, error) {
-		data, _, err := r.store.Read(ctx, r.store.BlobPath(id))
-		if err != nil {
-			return nil, fmt.Errorf("read blob %s: %w", id, err)
-		}
-		if err := ref.Verify(data); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrCorruption, err)
-		}
-		return data, nil
-	})
+	data, err := get()
+	if err == nil && !fetched && r.opts.BlobReadOptions.VerifyBlobsOnRead && ref.Verify(data) != nil {
+		_ = r.blobs.Remove(id) // a bad cached copy: fetch again
+		data, err = get()
+	}
 	if err != nil {
 		return nil, err
+	}
+	if fetched {
+		r.blobStats.misses.Add(1)
+	} else {
+		r.blobStats.hits.Add(1)
 	}
 	return data, nil
 }
