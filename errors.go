@@ -34,6 +34,13 @@ var (
 	// from (for example: it was fenced); the error wraps the cause.
 	ErrWriterFailed = errors.New("isledb: writer failed")
 
+	// ErrWALStale reports that OpenWriter found, in WriterOptions.WALDir, unflushed writes
+	// of an earlier writer whose fate it cannot tell: the manifest no longer records how
+	// that writer's tenure ended (see manifest.WriterTenure), so replaying them could
+	// shadow newer writes and dropping them could lose acknowledged ones. The log is left
+	// as it was; WriterOptions.DiscardUnresolvedWAL opens the writer anyway, dropping them.
+	ErrWALStale = errors.New("isledb: write-ahead log holds writes of a superseded writer that cannot be judged")
+
 	// ErrCorruption reports data that failed a checksum, a signature or a format check.
 	// It is the same sentinel every IsleDB package wraps, so errors.Is matches corruption
 	// found anywhere (SST, manifest, blob).

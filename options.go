@@ -62,6 +62,11 @@ type WriterOptions struct {
 	// acknowledge at once, and the log reaches stable storage when it rotates a segment
 	// and on Close (a crash may lose the most recent writes).
 	WALSyncMode wal.SyncMode
+	// DiscardUnresolvedWAL lets OpenWriter drop the unflushed writes of a superseded
+	// writer whose fate it cannot tell (see ErrWALStale) instead of failing; they are
+	// counted in WALReplayStats.Discarded. Default: false (OpenWriter fails with
+	// ErrWALStale and leaves the log untouched).
+	DiscardUnresolvedWAL bool
 }
 
 // The defaults of WriterOptions.

@@ -31,6 +31,7 @@ type Writer struct {
 	sstOpts sstable.WriterOptions
 	fence   *manifest.FenceToken
 	wal     *writerWAL // nil without WriterOptions.WALDir
+	replay  WALReplayStats
 
 	kick chan struct{} // wakes the flush loop
 	stop chan struct{} // closed to end the flush loop
@@ -105,6 +106,7 @@ func (db *DB) OpenWriter(ctx context.Context, opts WriterOptions) (*Writer, erro
 		if w.wal, err = openWriterWAL(opts.WALDir, opts.WALSyncMode); err != nil {
 			return nil, fmt.Errorf("isledb: open writer: WAL: %w", err)
 		}
+		w.wal.epoch = fence.Epoch
 	}
 	if err := db.register(w); err != nil {
 		w.closeWAL()
@@ -113,40 +115,12 @@ func (db *DB) OpenWriter(ctx context.Context, opts WriterOptions) (*Writer, erro
 	w.wg.Add(1)
 	go w.flushLoop()
 	if w.wal != nil {
-		if err := w.replayWAL(ctx, base.SeqNum(m.MaxSeqNum())); err != nil {
+		if err := w.replayWAL(ctx, m); err != nil {
 			_ = w.Close()
 			return nil, err
 		}
 	}
 	return w, nil
-}
-
-// replayWAL re-adds the logged writes the manifest does not hold (a crash lost them
-// from memory) and flushes them before the writer is handed out.
-func (w *Writer) replayWAL(ctx context.Context, manifestMax base.SeqNum) error {
-	recs, err := w.wal.replay(manifestMax)
-	if err != nil {
-		return fmt.Errorf("isledb: open writer: replay WAL: %w", err)
-	}
-	if len(recs) > 0 {
-		w.mu.Lock()
-		for _, r := range recs {
-			if w.mu.active.Empty() {
-				w.mu.activeSince = time.Now()
-			}
-			w.mu.active.Add(r.seq, r.kind, r.key, r.value, r.expiry)
-			w.mu.nextSeq = r.seq + 1
-		}
-		w.mu.Unlock()
-		if err := w.Flush(ctx); err != nil {
-			return fmt.Errorf("isledb: open writer: flush replayed WAL writes: %w", err)
-		}
-	}
-	// Everything logged is now in the manifest.
-	if err := w.wal.truncate(w.wal.nextID()); err != nil {
-		return fmt.Errorf("isledb: open writer: truncate WAL: %w", err)
-	}
-	return nil
 }
 
 func (w *Writer) closeWAL() {
@@ -430,6 +404,9 @@ func (w *Writer) flushQueued() error {
 			if err := w.wal.truncate(f.walNext); err != nil {
 				w.opts.OnFlushError(fmt.Errorf("isledb: truncate WAL: %w", err))
 			}
+			if err := w.wal.markPublished(f.walNext); err != nil {
+				w.opts.OnFlushError(fmt.Errorf("isledb: mark WAL records published: %w", err))
+			}
 		}
 	}
 }
@@ -449,13 +426,11 @@ func (w *Writer) flushOne(ctx context.Context, f *frozen) error {
 		return err
 	}
 	if f.appendTried {
-		// Only this writer produces sequence numbers and compaction never lowers the
-		// manifest's largest, so if it covers the SST, an earlier attempt landed.
-		m, err := w.ms.ReplayFrom(ctx, w.ms.Current())
+		landed, err := w.landedEarlier(ctx, &b.meta)
 		if err != nil {
 			return fmt.Errorf("isledb: flush: check an earlier attempt of sst %s: %w", b.id, err)
 		}
-		if m.MaxSeqNum() >= b.meta.SeqHi {
+		if landed {
 			return nil
 		}
 	}
@@ -470,6 +445,30 @@ func (w *Writer) flushOne(ctx context.Context, f *frozen) error {
 		return fmt.Errorf("isledb: flush: add sst %s to the manifest: %w", b.id, err)
 	}
 	return nil
+}
+
+// landedEarlier reports whether an earlier, failed manifest append of sst landed after all.
+// It judges by the writer's epoch, never by sequence numbers alone: while this writer holds
+// the fence, only it produces sequence numbers above the previous writer's and compaction
+// never lowers the manifest's largest, so the SST landed if the manifest's largest covers
+// it. Once another writer has claimed the role, the manifest's largest also counts that
+// writer's writes; what this writer published is then what the manifest's writer history
+// records for its epoch (manifest.WriterTenure). If the history no longer holds the epoch,
+// the outcome is unknown and reported as an error wrapping manifest.ErrFenced.
+func (w *Writer) landedEarlier(ctx context.Context, sst *manifest.SSTMeta) (bool, error) {
+	m, err := w.ms.ReplayFrom(ctx, w.ms.Current())
+	if err != nil {
+		return false, err
+	}
+	epoch := w.fence.Epoch
+	if m.WriterFence != nil && m.WriterFence.Epoch == epoch {
+		return m.MaxSeqNum() >= sst.SeqHi, nil
+	}
+	t, ok := m.WriterTenure(epoch)
+	if !ok {
+		return false, fmt.Errorf("%w: writer epoch %d was superseded and the manifest no longer records what it published", manifest.ErrFenced, epoch)
+	}
+	return sst.SeqHi <= t.EndSeq, nil
 }
 
 // build encodes a memtable as an SST, moving values at or over the blob threshold out to

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -14,21 +15,41 @@ import (
 // walStream is the stream of the writer's WAL that holds its unflushed writes.
 const walStream = "writer"
 
-// walRecordVersion is the version byte of a writer WAL record. Frozen.
+// The version byte of a writer WAL record. Frozen. Version 2 adds the writer's fence epoch;
+// version 1 records (no epoch) are still read, as written by the writer the new one
+// directly succeeds.
 //
-// A record (one WAL entry per write) is:
+// A version 2 record (one WAL entry per write) is:
 //
-//	+---------+------+----------+-------------+-----------------+-----+-------+
-//	| version | kind | seq      | expiry      | key length      | key | value |
-//	| 1 B = 1 | 1 B  | 8 B (LE) | 8 B (LE)    | uvarint         |     | rest  |
-//	+---------+------+----------+-------------+-----------------+-----+-------+
-const walRecordVersion = 1
+//	+---------+------+----------+----------+---------+------------+-----+-------+
+//	| version | kind | seq      | expiry   | epoch   | key length | key | value |
+//	| 1 B = 2 | 1 B  | 8 B (LE) | 8 B (LE) | uvarint | uvarint    |     | rest  |
+//	+---------+------+----------+----------+---------+------------+-----+-------+
+//
+// A version 1 record is the same without the epoch field.
+const (
+	walRecordV1      = 1
+	walRecordVersion = 2
+)
+
+// walMarkerPublished is the first byte of a marker record (frozen): every record with a WAL
+// id below the marker's is published (in the manifest), and replay skips it. The log drops
+// only whole segments, so published records can outlive their truncation; the marker keeps
+// replay from judging them again.
+//
+//	+---------------+---------+
+//	| 0x80          | below   |
+//	| 1 B           | uvarint |
+//	+---------------+---------+
+const walMarkerPublished = 0x80
 
 // walRecord is one write as the WAL holds it.
 type walRecord struct {
+	id     wal.SeqNum // the record's WAL id (not encoded)
 	seq    base.SeqNum
 	kind   base.Kind
 	expiry int64
+	epoch  uint64 // the writer fence epoch that logged it; 0: unknown (a version 1 record)
 	key    []byte
 	value  []byte
 }
@@ -37,21 +58,30 @@ func (r walRecord) appendTo(dst []byte) []byte {
 	dst = append(dst, walRecordVersion, byte(r.kind))
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(r.seq))
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(r.expiry))
+	dst = binary.AppendUvarint(dst, r.epoch)
 	dst = binary.AppendUvarint(dst, uint64(len(r.key)))
 	dst = append(dst, r.key...)
 	return append(dst, r.value...)
 }
 
 func decodeWALRecord(b []byte) (walRecord, error) {
-	if len(b) < 18 || b[0] != walRecordVersion || !base.Kind(b[1]).Valid() {
+	if len(b) < 18 || (b[0] != walRecordV1 && b[0] != walRecordVersion) || !base.Kind(b[1]).Valid() {
 		return walRecord{}, fmt.Errorf("%w: writer WAL record: bad header", ErrCorruption)
 	}
 	r := walRecord{kind: base.Kind(b[1]), seq: base.SeqNum(binary.LittleEndian.Uint64(b[2:])), expiry: int64(binary.LittleEndian.Uint64(b[10:]))}
-	klen, n := binary.Uvarint(b[18:])
-	if n <= 0 || klen > uint64(len(b)-18-n) {
+	rest := b[18:]
+	if b[0] == walRecordVersion {
+		epoch, n := binary.Uvarint(rest)
+		if n <= 0 || epoch == 0 {
+			return walRecord{}, fmt.Errorf("%w: writer WAL record: bad epoch", ErrCorruption)
+		}
+		r.epoch, rest = epoch, rest[n:]
+	}
+	klen, n := binary.Uvarint(rest)
+	if n <= 0 || klen > uint64(len(rest)-n) {
 		return walRecord{}, fmt.Errorf("%w: writer WAL record: bad key length", ErrCorruption)
 	}
-	rest := b[18+n:]
+	rest = rest[n:]
 	r.key, r.value = rest[:klen], rest[klen:]
 	return r, nil
 }
@@ -63,6 +93,7 @@ func decodeWALRecord(b []byte) (walRecord, error) {
 type writerWAL struct {
 	log    *wal.WAL
 	strict bool
+	epoch  uint64 // the writer's fence epoch, logged in every record
 	buf    []byte // record encoding scratch, guarded by the writer's mutex
 
 	mu      sync.Mutex
@@ -86,8 +117,9 @@ func openWriterWAL(dir string, mode wal.SyncMode) (*writerWAL, error) {
 	return w, nil
 }
 
-// replay returns the records with sequence numbers above after, in sequence order.
-func (w *writerWAL) replay(after base.SeqNum) ([]walRecord, error) {
+// records returns every record of the log, ordered by epoch (version 1 records, epoch 0,
+// first), then sequence number.
+func (w *writerWAL) records() ([]walRecord, error) {
 	it, err := w.log.Iter(walStream, 0)
 	if errors.Is(err, wal.ErrStreamNotFound) {
 		return nil, nil
@@ -97,20 +129,34 @@ func (w *writerWAL) replay(after base.SeqNum) ([]walRecord, error) {
 	}
 	defer it.Close()
 	var out []walRecord
+	var published wal.SeqNum
 	for it.Next() {
+		if b := it.Entry(); len(b) > 0 && b[0] == walMarkerPublished {
+			below, n := binary.Uvarint(b[1:])
+			if n <= 0 || n != len(b)-1 {
+				return nil, fmt.Errorf("entry %d: %w: writer WAL marker: bad length", it.ID(), ErrCorruption)
+			}
+			published = max(published, wal.SeqNum(below))
+			continue
+		}
 		r, err := decodeWALRecord(it.Entry())
 		if err != nil {
 			return nil, fmt.Errorf("entry %d: %w", it.ID(), err)
 		}
-		if r.seq > after {
-			r.key, r.value = append([]byte(nil), r.key...), append([]byte(nil), r.value...)
-			out = append(out, r)
-		}
+		r.id = it.ID()
+		r.key, r.value = append([]byte(nil), r.key...), append([]byte(nil), r.value...)
+		out = append(out, r)
 	}
 	if err := it.Err(); err != nil {
 		return nil, err
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
+	out = slices.DeleteFunc(out, func(r walRecord) bool { return r.id < published })
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].epoch != out[j].epoch {
+			return out[i].epoch < out[j].epoch
+		}
+		return out[i].seq < out[j].seq
+	})
 	return out, nil
 }
 
@@ -123,6 +169,7 @@ func (w *writerWAL) append(r walRecord) (wal.SeqNum, error) {
 	if err != nil {
 		return 0, err
 	}
+	r.epoch = w.epoch
 	w.buf = r.appendTo(w.buf[:0])
 	return w.log.Append(walStream, w.buf)
 }
@@ -157,6 +204,16 @@ func (w *writerWAL) waitDurable(id wal.SeqNum) error {
 		w.cond.Broadcast()
 	}
 	return nil
+}
+
+// markPublished logs that every record below id below is published. Safe for concurrent
+// use with append.
+func (w *writerWAL) markPublished(below wal.SeqNum) error {
+	var b [1 + binary.MaxVarintLen64]byte
+	b[0] = walMarkerPublished
+	n := binary.PutUvarint(b[1:], uint64(below))
+	_, err := w.log.Append(walStream, b[:1+n])
+	return err
 }
 
 // nextID is the WAL id the next record will get; records of a frozen memtable all have

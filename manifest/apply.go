@@ -282,6 +282,9 @@ func applyEdit(m *Manifest, e *ManifestLogEntry) *Manifest {
 	case EntryClaimFence:
 		f := e.Fence()
 		if e.Role == RoleWriter {
+			if prev := m.WriterFence; prev != nil {
+				n.WriterHistory = appendTenure(m.WriterHistory, WriterTenure{Epoch: prev.Epoch, EndSeq: m.MaxSeqNum()})
+			}
 			n.WriterFence = f
 		} else {
 			n.CompactorFence = f
@@ -305,6 +308,14 @@ func applyEdit(m *Manifest, e *ManifestLogEntry) *Manifest {
 		}
 	}
 	return n
+}
+
+// appendTenure returns history with t added, keeping the newest MaxWriterHistory; history
+// is not modified (manifests share it).
+func appendTenure(history []WriterTenure, t WriterTenure) []WriterTenure {
+	keep := history[max(0, len(history)-(MaxWriterHistory-1)):]
+	out := make([]WriterTenure, 0, len(keep)+1)
+	return append(append(out, keep...), t)
 }
 
 func toSet(ids []string) map[string]struct{} {

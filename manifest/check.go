@@ -25,6 +25,14 @@ func (m *Manifest) Check() error {
 	if m.WriterFence != nil && m.CompactorFence != nil && m.WriterFence.Epoch == m.CompactorFence.Epoch {
 		return bad("writer and compactor share epoch %d", m.WriterFence.Epoch)
 	}
+	if len(m.WriterHistory) > MaxWriterHistory {
+		return bad("writer history of %d tenures, more than %d", len(m.WriterHistory), MaxWriterHistory)
+	}
+	for i, t := range m.WriterHistory {
+		if t.Epoch == 0 || t.Epoch >= m.NextEpoch || (i > 0 && t.Epoch <= m.WriterHistory[i-1].Epoch) {
+			return bad("writer history: epoch %d out of order or outside [1, %d)", t.Epoch, m.NextEpoch)
+		}
+	}
 	ids := make(map[string]struct{}, m.sstCount())
 	unique := func(id string) error {
 		if _, dup := ids[id]; dup {

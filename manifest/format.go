@@ -5,11 +5,13 @@ import (
 	"encoding/hex"
 	"hash/crc32"
 	"hash/crc64"
+	"slices"
 	"strings"
 )
 
-// Byte format, version 1. Everything below is frozen: changing any of it requires a new
-// format version. docs/format.md ("Manifest log and snapshots") describes the same bytes field by field.
+// Byte format: log entries are version 1, snapshots version 2 (version 1 snapshots, which
+// lack the writer history, are still read). Everything below is frozen: changing any of it
+// requires a new format version. docs/format.md ("Manifest log and snapshots") describes the same bytes field by field.
 //
 // A log entry ("manifest/log/<seq:020d>") and a snapshot ("manifest/snapshot/<seq:020d>")
 // are each one object made of a 16-byte header and a body:
@@ -17,7 +19,7 @@ import (
 //	 0        4         6         8            12          16
 //	+--------+---------+---------+------------+-----------+----------------------+
 //	| magic  | version | flags   | body len   | CRC-32C   | body (body len B)    |
-//	| 4 B    | u16 = 1 | u16 = 0 | u32        | u32       |                      |
+//	| 4 B    | u16     | u16 = 0 | u32        | u32       |                      |
 //	+--------+---------+---------+------------+-----------+----------------------+
 //
 // Integers in the header are little-endian. The magic is "IMLE" for a log entry and "IMSN"
@@ -64,6 +66,8 @@ import (
 //	runs             uvarint count, then count run (newest first)
 //	recent hashes    uvarint count (<= log seq), then count u64: the entryHash of entries
 //	                 log seq-count+1 .. log seq, oldest first; the last equals chain
+//	writer history   (version 2 only) uvarint count (<= 64), then count times: uvarint
+//	                 epoch, uvarint end seq; oldest first, epochs increasing
 //
 //	fence  u8 present (0/1); if 1: uvarint epoch, string owner, time claimed-at
 //	run    uvarint id (<= 2^32-1), uvarint count, then count sst (key order)
@@ -77,8 +81,11 @@ import (
 // entryHash of an entry is the CRC-64 (ECMA polynomial) of its whole encoded object,
 // header included.
 const (
-	formatVersion = uint16(1)
-	headerLen     = 16
+	formatVersion = uint16(1) // of log entries
+	// snapshotVersion is the version snapshots are written in. Version 1 snapshots (no
+	// writer history) are still read.
+	snapshotVersion = uint16(2)
+	headerLen       = 16
 
 	entryMagic    = "IMLE"
 	snapshotMagic = "IMSN"
@@ -114,9 +121,9 @@ func entryHash(encoded []byte) uint64 { return crc64.Checksum(encoded, crc64Tabl
 
 // frame wraps body (which starts headerLen bytes into buf, the header's room) into an
 // object: it fills in the header and returns buf.
-func frame(buf []byte, magic string) []byte {
+func frame(buf []byte, magic string, version uint16) []byte {
 	copy(buf[0:4], magic)
-	binary.LittleEndian.PutUint16(buf[4:], formatVersion)
+	binary.LittleEndian.PutUint16(buf[4:], version)
 	binary.LittleEndian.PutUint16(buf[6:], 0)
 	binary.LittleEndian.PutUint32(buf[8:], uint32(len(buf)-headerLen))
 	crc := crc32.Update(0, crcTable, buf[:12])
@@ -125,30 +132,32 @@ func frame(buf []byte, magic string) []byte {
 	return buf
 }
 
-// unframe checks the header and checksum of an object and returns its body.
-func unframe(object string, data []byte, magic string) ([]byte, error) {
+// unframe checks the header and checksum of an object and returns its body and its
+// format version, one of versions.
+func unframe(object string, data []byte, magic string, versions ...uint16) ([]byte, uint16, error) {
 	if len(data) < headerLen {
-		return nil, corruptionf(object, 0, "%d bytes, shorter than the %d-byte header", len(data), headerLen)
+		return nil, 0, corruptionf(object, 0, "%d bytes, shorter than the %d-byte header", len(data), headerLen)
 	}
 	if string(data[0:4]) != magic {
-		return nil, corruptionf(object, 0, "bad magic %q, want %q", data[0:4], magic)
+		return nil, 0, corruptionf(object, 0, "bad magic %q, want %q", data[0:4], magic)
 	}
-	if v := binary.LittleEndian.Uint16(data[4:]); v != formatVersion {
-		return nil, corruptionf(object, 4, "unknown format version %d", v)
+	v := binary.LittleEndian.Uint16(data[4:])
+	if !slices.Contains(versions, v) {
+		return nil, 0, corruptionf(object, 4, "unknown format version %d", v)
 	}
 	if f := binary.LittleEndian.Uint16(data[6:]); f != 0 {
-		return nil, corruptionf(object, 6, "unknown flags %#x", f)
+		return nil, 0, corruptionf(object, 6, "unknown flags %#x", f)
 	}
 	n := binary.LittleEndian.Uint32(data[8:])
 	if n > maxBodyLen || int64(n) != int64(len(data)-headerLen) {
-		return nil, corruptionf(object, 8, "body length %d, object holds %d", n, len(data)-headerLen)
+		return nil, 0, corruptionf(object, 8, "body length %d, object holds %d", n, len(data)-headerLen)
 	}
 	crc := crc32.Update(0, crcTable, data[:12])
 	crc = crc32.Update(crc, crcTable, data[headerLen:])
 	if want := binary.LittleEndian.Uint32(data[12:]); crc != want {
-		return nil, corruptionf(object, 12, "checksum %#08x, want %#08x", crc, want)
+		return nil, 0, corruptionf(object, 12, "checksum %#08x, want %#08x", crc, want)
 	}
-	return data[headerLen:], nil
+	return data[headerLen:], v, nil
 }
 
 // encodeEntry returns the object of entry e.
@@ -181,14 +190,14 @@ func encodeEntry(e *ManifestLogEntry) []byte {
 			encodeRun(&enc, c.OutputRun)
 		}
 	}
-	return frame(enc.b, entryMagic)
+	return frame(enc.b, entryMagic, formatVersion)
 }
 
 // DecodeLogEntry decodes the object of a log entry. object names it in errors. Bad bytes
 // give an error wrapping ErrCorruption, never a panic. The entry's strings are copies;
 // its byte slices alias data.
 func DecodeLogEntry(object string, data []byte) (*ManifestLogEntry, error) {
-	body, err := unframe(object, data, entryMagic)
+	body, _, err := unframe(object, data, entryMagic, formatVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -276,13 +285,18 @@ func encodeSnapshot(m *Manifest) []byte {
 	for _, h := range recent {
 		enc.u64(h)
 	}
-	return frame(enc.b, snapshotMagic)
+	enc.uvarint(uint64(len(m.WriterHistory)))
+	for _, t := range m.WriterHistory {
+		enc.uvarint(t.Epoch)
+		enc.uvarint(t.EndSeq)
+	}
+	return frame(enc.b, snapshotMagic, snapshotVersion)
 }
 
 // DecodeSnapshot decodes a snapshot object into the manifest it holds. Bad bytes give an
 // error wrapping ErrCorruption, never a panic. The manifest's byte slices alias data.
 func DecodeSnapshot(object string, data []byte) (*Manifest, error) {
-	body, err := unframe(object, data, snapshotMagic)
+	body, version, err := unframe(object, data, snapshotMagic, 1, snapshotVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -313,6 +327,15 @@ func DecodeSnapshot(object string, data []byte) (*Manifest, error) {
 		recent = make([]uint64, n)
 		for i := range recent {
 			recent[i] = d.u64()
+		}
+	}
+	if version >= 2 {
+		n := d.length(2)
+		if n > MaxWriterHistory {
+			d.fail("writer history of %d tenures", n)
+		}
+		for i := 0; i < n && d.err == nil; i++ {
+			m.WriterHistory = append(m.WriterHistory, WriterTenure{Epoch: d.uvarint(), EndSeq: d.uvarint()})
 		}
 	}
 	d.done()

@@ -41,12 +41,44 @@ type Manifest struct {
 	SortedRuns []SortedRun
 	// NextSortedRunID is the smallest run id never used yet.
 	NextSortedRunID uint32
+	// WriterHistory records how the most recent superseded writer epochs ended, oldest
+	// first, at most MaxWriterHistory of them: one WriterTenure per writer claim that
+	// replaced an earlier writer. It lets a writer tell, by epoch rather than by sequence
+	// numbers, which of an old writer's writes were published (see WriterTenure).
+	WriterHistory []WriterTenure
 
 	// chain is the hash of log entry LogSeq (see entryHash): what the next entry must name
 	// as its predecessor. Zero before the first entry.
 	chain uint64
 	// recent lists the hashes of the last entries up to LogSeq (its head is chain).
 	recent *hashNode
+}
+
+// MaxWriterHistory bounds Manifest.WriterHistory: the tenures of older writer epochs are
+// forgotten.
+const MaxWriterHistory = 64
+
+// WriterTenure records the end of one writer epoch: the manifest's largest sequence number
+// at the moment a newer writer claimed the role. Every write the superseded writer
+// published has a sequence number at or below EndSeq (its later appends are refused by the
+// fence), and every write of a later writer has one above EndSeq (a writer starts after
+// the manifest's largest). So a write of epoch Epoch with sequence number s reached the
+// manifest if and only if s <= EndSeq.
+type WriterTenure struct {
+	// Epoch is the superseded writer's fence epoch.
+	Epoch uint64
+	// EndSeq is Manifest.MaxSeqNum when the next writer's claim was applied.
+	EndSeq uint64
+}
+
+// WriterTenure returns the recorded end of writer epoch epoch, if the history holds it.
+func (m *Manifest) WriterTenure(epoch uint64) (WriterTenure, bool) {
+	for _, t := range m.WriterHistory {
+		if t.Epoch == epoch {
+			return t, true
+		}
+	}
+	return WriterTenure{}, false
 }
 
 // SSTMeta describes one immutable SST object ("sst/<ID>.sst").
@@ -138,6 +170,7 @@ func (m *Manifest) Clone() *Manifest {
 	c := *m
 	c.WriterFence = m.WriterFence.clone()
 	c.CompactorFence = m.CompactorFence.clone()
+	c.WriterHistory = slices.Clone(m.WriterHistory)
 	c.L0SSTs = cloneSSTs(m.L0SSTs)
 	if m.SortedRuns != nil {
 		c.SortedRuns = make([]SortedRun, len(m.SortedRuns))
@@ -293,7 +326,8 @@ func (m *Manifest) Equal(o *Manifest) bool {
 	if m.Version != o.Version || m.NextEpoch != o.NextEpoch || m.LogSeq != o.LogSeq ||
 		m.NextSortedRunID != o.NextSortedRunID || m.chain != o.chain ||
 		!equalFence(m.WriterFence, o.WriterFence) || !equalFence(m.CompactorFence, o.CompactorFence) ||
-		len(m.L0SSTs) != len(o.L0SSTs) || len(m.SortedRuns) != len(o.SortedRuns) {
+		len(m.L0SSTs) != len(o.L0SSTs) || len(m.SortedRuns) != len(o.SortedRuns) ||
+		!slices.Equal(m.WriterHistory, o.WriterHistory) {
 		return false
 	}
 	for i := range m.L0SSTs {

@@ -1,0 +1,208 @@
+package isledb
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/isledb/isledb/internal/base"
+	"github.com/isledb/isledb/manifest"
+)
+
+// Replaying the writer's WAL.
+//
+// OpenWriter claims the writer role, then reads every record in WALDir. Each record carries
+// the fence epoch of the writer that logged it, and the manifest records, for each recent
+// superseded writer epoch, the largest sequence number in the manifest when the next
+// writer claimed the role (manifest.WriterTenure): the writes of that epoch at or below it
+// were published, those above were not, and every write of a later writer is above it.
+// For a record of epoch e with sequence number s:
+//
+//   - s at or below e's end: published already; nothing to do.
+//   - e is the writer this one directly succeeds (the usual restart after a crash): no
+//     other writer wrote since, so the record is re-added under its own sequence number.
+//   - e is older (another writer held the role in between, without this log): if any later
+//     writer wrote the record's key (a version above e's end in the database, or a record
+//     of a newer epoch in this log), the record is superseded and not re-added, since a replay
+//     would shadow the newer write; otherwise it is re-added under a new sequence number,
+//     after everything published.
+//   - e's end is not recorded (the history keeps the newest manifest.MaxWriterHistory
+//     tenures) or e is not a writer epoch this database had before this claim: the record's fate
+//     cannot be told. OpenWriter fails with ErrWALStale and leaves the log as it is, unless
+//     WriterOptions.DiscardUnresolvedWAL is set.
+//
+// Version 1 records carry no epoch; they are taken as the directly preceding writer's.
+// One limit remains: a newer writer's delete or expired write that compaction has already
+// dropped from the database cannot be seen, so an older writer's unpublished write of that
+// key is re-added.
+
+// WALReplayStats says what OpenWriter found in WriterOptions.WALDir and did with it.
+type WALReplayStats struct {
+	// Records is the number of records read from the log.
+	Records int
+	// Published counts records already in the manifest: nothing to do.
+	Published int
+	// Replayed counts records of the directly preceding writer re-added under their own
+	// sequence numbers.
+	Replayed int
+	// Rebased counts records of an older writer re-added under new sequence numbers: no
+	// later writer wrote their keys.
+	Rebased int
+	// Superseded counts records of an older writer not re-added because a later writer
+	// wrote their key after them.
+	Superseded int
+	// Discarded counts records whose fate could not be told, dropped because
+	// WriterOptions.DiscardUnresolvedWAL is set.
+	Discarded int
+}
+
+// String formats the counts on one line.
+func (s WALReplayStats) String() string {
+	return fmt.Sprintf("%d records: %d published, %d replayed, %d rebased, %d superseded, %d discarded",
+		s.Records, s.Published, s.Replayed, s.Rebased, s.Superseded, s.Discarded)
+}
+
+// WALReplayStats returns what OpenWriter did with the records it found in WALDir (all zero
+// without a WAL).
+func (w *Writer) WALReplayStats() WALReplayStats { return w.replay }
+
+// replayWAL re-adds the logged writes the manifest m (read after this writer's claim) does
+// not hold, per the rules above, flushes them, and empties the log.
+func (w *Writer) replayWAL(ctx context.Context, m *manifest.Manifest) error {
+	recs, err := w.wal.records()
+	if err != nil {
+		return fmt.Errorf("isledb: open writer: replay WAL: %w", err)
+	}
+	st := WALReplayStats{Records: len(recs)}
+	var prev manifest.WriterTenure // the writer this one directly succeeds, if any
+	for _, t := range m.WriterHistory {
+		if t.Epoch < w.fence.Epoch {
+			prev = t
+		}
+	}
+	var direct, stale []walRecord
+	var staleEnd []uint64 // the end of each stale record's epoch
+	newer := map[string]bool{}
+	var unresolved int
+	for _, r := range recs {
+		epoch := r.epoch
+		if epoch == 0 {
+			epoch = prev.Epoch
+		}
+		end, ok := prev.EndSeq, epoch == prev.Epoch && epoch != 0
+		if !ok {
+			if t, found := m.WriterTenure(epoch); found && epoch != 0 {
+				end, ok = t.EndSeq, true
+			} else if r.epoch == 0 && prev.Epoch == 0 {
+				// A version 1 log and no earlier writer recorded: judge against the
+				// manifest, as before epochs were logged.
+				end, ok = m.MaxSeqNum(), true
+				epoch = 0
+			}
+		}
+		switch {
+		case !ok:
+			unresolved++
+		case uint64(r.seq) <= end:
+			st.Published++
+		case epoch == prev.Epoch:
+			direct = append(direct, r)
+			newer[string(r.key)] = true
+		default:
+			stale = append(stale, r)
+			staleEnd = append(staleEnd, end)
+		}
+	}
+	if unresolved > 0 {
+		if !w.opts.DiscardUnresolvedWAL {
+			return fmt.Errorf("isledb: open writer: %w: %d of %d records in %s belong to writer epochs whose end the manifest no longer records (set DiscardUnresolvedWAL to drop them)",
+				ErrWALStale, unresolved, len(recs), w.opts.WALDir)
+		}
+		st.Discarded = unresolved
+	}
+	// Stale records are judged newest epoch first, so a newer stale write of a key supersedes
+	// an older one.
+	var rebase []walRecord
+	if len(stale) > 0 {
+		newest, err := w.newestVersions(ctx, stale)
+		if err != nil {
+			return err
+		}
+		for i := len(stale) - 1; i >= 0; i-- {
+			r := stale[i]
+			k := string(r.key)
+			if newer[k] || newest[k] > staleEnd[i] {
+				st.Superseded++
+				continue
+			}
+			newer[k] = true
+			rebase = append(rebase, r)
+		}
+	}
+	w.mu.Lock()
+	add := func(r walRecord, seq base.SeqNum) {
+		if w.mu.active.Empty() {
+			w.mu.activeSince = time.Now()
+		}
+		w.mu.active.Add(seq, r.kind, r.key, r.value, r.expiry)
+	}
+	for _, r := range direct {
+		add(r, r.seq)
+		w.mu.nextSeq = max(w.mu.nextSeq, r.seq+1)
+	}
+	for i := len(rebase) - 1; i >= 0; i-- { // oldest first
+		add(rebase[i], w.mu.nextSeq)
+		w.mu.nextSeq++
+	}
+	w.mu.Unlock()
+	st.Replayed, st.Rebased = len(direct), len(rebase)
+	w.replay = st
+	if len(direct)+len(rebase) > 0 {
+		if err := w.Flush(ctx); err != nil {
+			return fmt.Errorf("isledb: open writer: flush replayed WAL writes: %w", err)
+		}
+	}
+	// Everything logged is now in the manifest, superseded, or discarded on request.
+	next := w.wal.nextID()
+	if err := w.wal.truncate(next); err != nil {
+		return fmt.Errorf("isledb: open writer: truncate WAL: %w", err)
+	}
+	if err := w.wal.markPublished(next); err != nil {
+		return fmt.Errorf("isledb: open writer: mark WAL records published: %w", err)
+	}
+	return nil
+}
+
+// newestVersions returns, for each key of recs, the sequence number of its newest version
+// in the database (deletes included; 0 if none), read through a private reader.
+func (w *Writer) newestVersions(ctx context.Context, recs []walRecord) (map[string]uint64, error) {
+	dir, err := os.MkdirTemp("", "isledb-wal-replay-")
+	if err != nil {
+		return nil, fmt.Errorf("isledb: open writer: replay WAL: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	r, err := OpenReader(ctx, w.store, ReaderOpenOptions{CacheDir: dir, SSTCacheSize: 1 << 20, BlobCacheSize: 1 << 20,
+		ManifestStorage: w.db.mstorage})
+	if err != nil {
+		return nil, fmt.Errorf("isledb: open writer: replay WAL: %w", err)
+	}
+	defer r.Close()
+	m := r.cur.Load()
+	out := make(map[string]uint64, len(recs))
+	for _, rec := range recs {
+		k := string(rec.key)
+		if _, done := out[k]; done {
+			continue
+		}
+		e, ok, err := r.lookup(ctx, m, rec.key)
+		if err != nil {
+			return nil, fmt.Errorf("isledb: open writer: replay WAL: look up %q: %w", rec.key, err)
+		}
+		out[k] = 0
+		if ok {
+			out[k] = uint64(e.Seq)
+		}
+	}
+	return out, nil
+}
