@@ -77,7 +77,18 @@ type pendingBlob struct {
 
 // OpenWriter claims the writer role and returns the writer. A writer that held the role
 // before is fenced: its next flush fails with manifest.ErrFenced and it publishes nothing
-// more. Sequence numbers continue after the manifest's largest.
+// more (a fenced writer's Flush and Close never report success for writes that are not in
+// the manifest; with a WAL those writes stay in its log). Sequence numbers continue after
+// the manifest's largest.
+//
+// With WALDir, OpenWriter then replays the log: each record carries the epoch of the writer
+// that logged it, and the manifest records where each recent writer epoch ended
+// (manifest.WriterTenure). Writes of the writer this one directly succeeds are re-added
+// as they were; unpublished writes of an older writer are re-added after everything
+// published unless a later writer wrote the same key (then a replay would shadow the newer
+// write, and they are skipped as superseded); records whose fate cannot be told fail
+// OpenWriter with ErrWALStale unless DiscardUnresolvedWAL. WALReplayStats reports what was
+// done; docs/format.md ("Writer WAL records") states the rules.
 func (db *DB) OpenWriter(ctx context.Context, opts WriterOptions) (*Writer, error) {
 	opts.EnsureDefaults()
 	if err := opts.Validate(); err != nil {
