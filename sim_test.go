@@ -102,6 +102,7 @@ var simModes = map[string]map[string]int{
 	"": {
 		"put": 26, "delete": 3, "ttl": 2, "flush": 12, "open": 5, "close": 2, "crash": 4,
 		"compact": 7, "gc": 5, "ctakeover": 2, "tick": 6, "read": 6, "tail": 4, "handover": 2,
+		"concurrent": 3,
 	},
 	// A flush fails on the manifest append, another writer takes over, the first flushes again.
 	"fence": {"put": 40, "flush": 20, "open": 8, "handover": 10, "read": 5},
@@ -112,7 +113,7 @@ var simModes = map[string]map[string]int{
 	// A bit flips in the middle of a killed writer's WAL.
 	"walcorrupt": {"put": 50, "flush": 3, "crash": 12, "open": 12, "read": 5},
 	// Compaction, retention and GC under faults and time.
-	"gc": {"put": 25, "flush": 15, "compact": 20, "gc": 12, "ctakeover": 4, "tick": 15, "read": 6, "tail": 3},
+	"gc": {"put": 25, "flush": 15, "compact": 20, "concurrent": 10, "gc": 12, "ctakeover": 4, "tick": 15, "read": 6, "tail": 3},
 }
 
 func TestSim(t *testing.T) {
@@ -492,6 +493,9 @@ func (s *sim) runOp(op string) {
 		s.settle()
 		s.faults(0.25)
 		s.compact()
+	case "concurrent":
+		s.settle()
+		s.concurrent()
 	case "gc":
 		s.settle()
 		s.faults(0.2)
@@ -941,13 +945,50 @@ func (s *sim) compErr(err error) {
 	}
 }
 
-// gc runs a GC pass. Sometimes (always in blobreuse mode) the first blob delete first
+// concurrent runs a compaction cycle (with its GC pass) on another goroutine while the
+// role holder writes and flushes: the one step whose interleaving is not the seed's (the
+// checks after it do not depend on the interleaving).
+func (s *sim) concurrent() {
+	if s.comp == nil && s.ret == nil {
+		s.openCompactor()
+	}
+	w := s.pickWriter(true)
+	if w == nil {
+		return
+	}
+	var keys []string
+	for range 1 + s.rng.IntN(6) {
+		keys = append(keys, fmt.Sprintf("k%02d", s.rng.IntN(s.keys)))
+	}
+	s.faults(0.2)
+	done := make(chan error, 1)
+	comp, ret := s.comp, s.ret
+	go func() {
+		if comp != nil {
+			done <- comp.RunCompaction(s.ctx)
+		} else {
+			done <- ret.RunCleanup(s.ctx)
+		}
+	}()
+	for _, k := range keys {
+		s.write(w, k, s.value(w), false, false)
+	}
+	ferr := s.flush(w)
+	err := <-done
+	s.tracef("compaction cycle concurrent with the flush: %v", err)
+	s.compErr(err)
+	if ferr != nil && w.retrying {
+		s.settleOne(w)
+	}
+}
+
+// gc runs a GC pass. Sometimes (always in blobreuse mode, never in gc mode) the first blob delete first
 // lets the role holder put the blob's content under a new key and flush.
 func (s *sim) gc() {
 	if s.comp == nil && s.ret == nil {
 		s.openCompactor()
 	}
-	hook := s.only == "blobreuse" || s.rng.IntN(3) == 0
+	hook := s.only == "blobreuse" || (s.only == "" && s.rng.IntN(3) == 0)
 	if hook {
 		s.sb.armBlobDelete(func(key string) {
 			id := key[strings.LastIndex(key, "/")+1:]
