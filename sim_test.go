@@ -34,20 +34,42 @@ package isledb
 //     compaction inputs and outputs at the time of the step), which is exact because the
 //     fake clock moves only in "tick" steps.
 //
-// Flags: -sim.seeds N (default 300) runs seeds -sim.start .. start+N-1; -sim.seed S replays
+// Flags: -sim.seeds N (default 200) runs seeds -sim.start .. start+N-1; -sim.seed S replays
 // one; -sim.only MODE restricts the operation mix to one scenario (fence, walstale,
 // blobreuse, walcorrupt, gc); -sim.steps sets the steps per seed. A failure prints one
 // line ending with the command that replays it. scripts/sim.sh N [START] soaks N seeds
 // without -race.
 //
-// Seeds that found each defect of issue 12 on the unfixed code (commit 1e054e0):
+// Seeds that find each defect of issue 12 on the unfixed code (branch point 1e054e0), each
+// replayed with: go test -run 'TestSim$' -sim.only=MODE -sim.seed=SEED -v .
 //
-//	defect                              command                                           message
-//	1 fenced Flush returns nil          -sim.only=fence -sim.seed=SEED1                   MSG1
-//	2 stale WAL replay shadows          -sim.only=walstale -sim.seed=SEED2                MSG2
-//	3 blob GC deletes a reused blob     -sim.only=blobreuse -sim.seed=SEED3               MSG3
-//	4 WAL bit flip drops acked writes   -sim.only=walcorrupt -sim.seed=SEED4              MSG4
-//	5 GC safety                         -sim.only=gc -sim.seed=SEED5                      MSG5
+//	defect                                   MODE        SEED  failure (abridged)
+//	1 fenced writer's Flush returns nil      fence       1     step 2: k01 reads absent: it is the initial absence, but
+//	                                                             write #6 k01="m0.1-6" by m0.1 (durable: Flush by m0.1)
+//	                                                             supersedes it   [m0.1's append failed, m1.1 claimed and
+//	                                                             flushed 7 writes, m0.1's Flush then returned nil]
+//	2 stale WAL replay shadows newer data    walstale    5     step 31: k06 reads "m0.1-9": it is write #9 by m0.1 (durable:
+//	                                                             WAL replay by m0.2, stale replay), but write #18
+//	                                                             k06="m1.3-18" by m1.3 (durable: Flush by m1.3) supersedes it
+//	   (the dropped-write side of it)        walstale    2     step 22: k00 reads absent: ... write #4 k00 by m0.1 (durable:
+//	                                                             WAL replay by m0.2, stale replay) supersedes it
+//	3 blob GC deletes a reused blob          blobreuse   28    step 27: checker Scan: isledb: iterate: key "r001": read blob
+//	                                                             75c8f273...: blobstore: not found
+//	4 WAL bit flip drops acked writes        walcorrupt  1     step 10: k00 reads absent: it is the initial absence, but
+//	                                                             write #6 k00="m0.2-6" by m0.2 (durable: WAL replay by
+//	                                                             m0.3) supersedes it   [bit flipped inside write #5]
+//	5 GC deletes inside the grace period     gc          none  no violation of the exact (fake-clock) GC safety check in
+//	                                                             SEEDS5 seeds of gc mode and every seed of the other modes:
+//	                                                             see the note below
+//
+// The full mix (no -sim.only) finds defects 1, 2 and 4 within its first seeds (1 at seed 7, 2
+// at seed 3, 4 at seed 26). Seeds are exactly reproducible except where a failed flush's
+// background retry (a wall-clock backoff in the writer) races the next steps.
+//
+// Defect 5: the simulator stamps manifest versions with the fake time at which they stopped
+// being current, so its check is exact; GC never deleted an SST early in any run. This
+// points at TestGCSafety measuring with the wall clock (not at a GC bug); see the report of
+// the defect 5 fix for the cause.
 
 import (
 	"bytes"
@@ -74,7 +96,7 @@ import (
 )
 
 var (
-	simSeeds = flag.Int("sim.seeds", 300, "TestSim: number of seeds to run")
+	simSeeds = flag.Int("sim.seeds", 200, "TestSim: number of seeds to run")
 	simStart = flag.Uint64("sim.start", 1, "TestSim: first seed")
 	simSeed  = flag.Uint64("sim.seed", 0, "TestSim: replay this one seed")
 	simOnly  = flag.String("sim.only", "", "TestSim: restrict the operation mix to one scenario: fence, walstale, blobreuse, walcorrupt or gc")
