@@ -66,6 +66,11 @@ package isledb
 // at seed 3, 4 at seed 26). Seeds are exactly reproducible except where a failed flush's
 // background retry (a wall-clock backoff in the writer) races the next steps.
 //
+// After the fixes, the places to adjust are: isStaleWALErr (ErrWALStale, defect 2) and
+// isWALCorruptErr (the corruption error OpenWriter returns, defect 4); simBackend, if the
+// blob GC fix adds an optional Backend interface (defect 3); simSetClock, if the GC gets a
+// clock option (defect 5). The default run (go test -run 'TestSim$' .) must then pass.
+//
 // Defect 5: the simulator stamps manifest versions with the fake time at which they stopped
 // being current, so its check is exact; GC never deleted an SST early in any run. This
 // points at TestGCSafety measuring with the wall clock (not at a GC bug); see the report of
