@@ -17,7 +17,7 @@ package isledb
 // MinAge, run in-line; a reader and a tailing reader (Reader.Changes) refreshed at random
 // moments; and a checker reader refreshed after every step.
 //
-// The model (simWrite, explain, supersedes) is checked after every step:
+// The model (simWrite, explain, simSupersedes) is checked after every step:
 //   - every write acknowledged as durable (Flush or Close returned nil after it, or Put
 //     returned nil on a strict-WAL writer whose WAL directory was later reopened without
 //     error) is readable with its value unless a write issued later replaced it; writes
@@ -67,7 +67,7 @@ package isledb
 // background retry (a wall-clock backoff in the writer) races the next steps.
 //
 // After the fixes, the places to adjust are: isStaleWALErr (ErrWALStale, defect 2) and
-// isWALCorruptErr (the corruption error OpenWriter returns, defect 4); simBackend, if the
+// simIsWALCorrupt (the corruption error OpenWriter returns, defect 4); simBackend, if the
 // blob GC fix adds an optional Backend interface (defect 3); simSetClock, if the GC gets a
 // clock option (defect 5). The default run (go test -run 'TestSim$' .) must then pass.
 //
@@ -120,8 +120,8 @@ var (
 // TODO(issue 12, defect 2): return errors.Is(err, ErrWALStale) once the fix adds it.
 func isStaleWALErr(err error) bool { return false }
 
-// isWALCorruptErr reports whether OpenWriter failed because the WAL is damaged.
-func isWALCorruptErr(err error) bool {
+// simIsWALCorrupt reports whether OpenWriter failed because the WAL is damaged.
+func simIsWALCorrupt(err error) bool {
 	return errors.Is(err, ErrCorruption) || errors.Is(err, wal.ErrCorruption)
 }
 
@@ -686,7 +686,7 @@ func (s *sim) open(m *simMachine) *simWriter {
 		o.fenced = true
 	}
 	if err != nil {
-		corrupt := m.wal != nil && m.wal.corrupted && isWALCorruptErr(err)
+		corrupt := m.wal != nil && m.wal.corrupted && simIsWALCorrupt(err)
 		if len(pending) == 0 || !(corrupt || (stale && isStaleWALErr(err))) {
 			s.fail("OpenWriter %s (WAL %v, %d writes to replay, stale %v): %v", name, m.useWAL, len(pending), stale, err)
 		}
@@ -1121,9 +1121,9 @@ func (s *sim) plausible(key string, val []byte, found bool) string {
 	return fmt.Sprintf("%s reads %.28q, which no write produced", key, val)
 }
 
-// supersedes reports whether durable write d rules out reading w (nil: the initial
+// simSupersedes reports whether durable write d rules out reading w (nil: the initial
 // absence of the key).
-func supersedes(d, w *simWrite) bool {
+func simSupersedes(d, w *simWrite) bool {
 	if w == nil {
 		return true
 	}
@@ -1143,9 +1143,9 @@ func supersedes(d, w *simWrite) bool {
 	return w.stale && d.by != w.by && d.pubEv > w.id
 }
 
-// staleDroppable reports whether a stale replayed write d may be missing because another
+// simStaleDroppable reports whether a stale replayed write d may be missing because another
 // writer issued a later write to the same key.
-func staleDroppable(d *simWrite, h []*simWrite) bool {
+func simStaleDroppable(d *simWrite, h []*simWrite) bool {
 	if !d.stale {
 		return false
 	}
@@ -1184,7 +1184,7 @@ func (s *sim) explain(key string, val []byte, found bool) string {
 		}
 		ok := true
 		for _, d := range h {
-			if d.durable && supersedes(d, w) && !staleDroppable(d, h) {
+			if d.durable && simSupersedes(d, w) && !simStaleDroppable(d, h) {
 				ok = false
 				why = fmt.Sprintf("it is %v, but %v supersedes it", w, d)
 				break
