@@ -34,9 +34,10 @@ var (
 	// from (for example: it was fenced); the error wraps the cause.
 	ErrWriterFailed = errors.New("isledb: writer failed")
 
-	// ErrWALStale reports that OpenWriter found, in WriterOptions.WALDir, unflushed writes
-	// of an earlier writer whose fate it cannot tell: the manifest no longer records how
-	// that writer's tenure ended (see manifest.WriterTenure), so replaying them could
+	// ErrWALStale reports that OpenWriter found, in WriterOptions.WALDir, unpublished
+	// writes of a superseded writer that it cannot judge: the manifest no longer records
+	// how that writer's tenure ended (see manifest.WriterTenure), or a later writer may
+	// have deleted the key and compaction dropped the tombstone. Replaying them could
 	// shadow newer writes and dropping them could lose acknowledged ones. The log is left
 	// as it was; WriterOptions.DiscardUnresolvedWAL opens the writer anyway, dropping them.
 	ErrWALStale = errors.New("isledb: write-ahead log holds writes of a superseded writer that cannot be judged")

@@ -117,9 +117,7 @@ var (
 // isStaleWALErr reports whether OpenWriter refused to replay WAL records it cannot judge
 // because a newer writer has published since they were written. Those writes count as
 // reported, so they may be missing.
-//
-// TODO(issue 12, defect 2): return errors.Is(err, ErrWALStale) once the fix adds it.
-func isStaleWALErr(err error) bool { return false }
+func isStaleWALErr(err error) bool { return errors.Is(err, ErrWALStale) }
 
 // simIsWALCorrupt reports whether OpenWriter failed because the WAL is damaged.
 func simIsWALCorrupt(err error) bool {

@@ -22,20 +22,23 @@ import (
 //   - s at or below e's end: published already; nothing to do.
 //   - e is the writer this one directly succeeds (the usual restart after a crash): no
 //     other writer wrote since, so the record is re-added under its own sequence number.
-//   - e is older (another writer held the role in between, without this log): if any later
-//     writer wrote the record's key (a version above e's end in the database, or a record
-//     of a newer epoch in this log), the record is superseded and not re-added, since a replay
-//     would shadow the newer write; otherwise it is re-added under a new sequence number,
-//     after everything published.
+//   - e is older (another writer held the role in between, without this log), and a later
+//     writer wrote the record's key (its newest version in the database is above e's end,
+//     or a record of a newer epoch in this log writes it): superseded, not re-added, since
+//     a replay would shadow the newer write.
+//   - e is older and the key's newest version in the database is at or below e's end: no
+//     later writer wrote it (compaction drops a newer delete or expired write only together
+//     with every older version of the key), so the record is re-added under a new sequence
+//     number, after everything published.
+//   - e is older and the key has no version in the database: either no later writer wrote
+//     it, or one deleted it and compaction has since dropped the tombstone. The two cannot
+//     be told apart, so the record's fate is unresolved.
 //   - e's end is not recorded (the history keeps the newest manifest.MaxWriterHistory
-//     tenures) or e is not a writer epoch this database had before this claim: the record's fate
-//     cannot be told. OpenWriter fails with ErrWALStale and leaves the log as it is, unless
-//     WriterOptions.DiscardUnresolvedWAL is set.
+//     tenures) or e is not a writer epoch this database had before this claim: unresolved.
 //
-// Version 1 records carry no epoch; they are taken as the directly preceding writer's.
-// One limit remains: a newer writer's delete or expired write that compaction has already
-// dropped from the database cannot be seen, so an older writer's unpublished write of that
-// key is re-added.
+// Unresolved records fail OpenWriter with ErrWALStale and the log is left as it is, unless
+// WriterOptions.DiscardUnresolvedWAL is set (they are then dropped and counted). Version 1
+// records carry no epoch; they are taken as the directly preceding writer's.
 
 // WALReplayStats says what OpenWriter found in WriterOptions.WALDir and did with it.
 type WALReplayStats struct {
@@ -114,16 +117,10 @@ func (w *Writer) replayWAL(ctx context.Context, m *manifest.Manifest) error {
 			staleEnd = append(staleEnd, end)
 		}
 	}
-	if unresolved > 0 {
-		if !w.opts.DiscardUnresolvedWAL {
-			return fmt.Errorf("isledb: open writer: %w: %d of %d records in %s belong to writer epochs whose end the manifest no longer records (set DiscardUnresolvedWAL to drop them)",
-				ErrWALStale, unresolved, len(recs), w.opts.WALDir)
-		}
-		st.Discarded = unresolved
-	}
 	// Stale records are judged newest epoch first, so a newer stale write of a key supersedes
 	// an older one.
 	var rebase []walRecord
+	var absent int // stale records whose key has no version in the database
 	if len(stale) > 0 {
 		newest, err := w.newestVersions(ctx, stale)
 		if err != nil {
@@ -132,13 +129,25 @@ func (w *Writer) replayWAL(ctx context.Context, m *manifest.Manifest) error {
 		for i := len(stale) - 1; i >= 0; i-- {
 			r := stale[i]
 			k := string(r.key)
-			if newer[k] || newest[k] > staleEnd[i] {
+			v, found := newest[k]
+			switch {
+			case newer[k] || v > staleEnd[i]:
 				st.Superseded++
+				continue
+			case !found:
+				absent++
 				continue
 			}
 			newer[k] = true
 			rebase = append(rebase, r)
 		}
+	}
+	if unresolved+absent > 0 {
+		if !w.opts.DiscardUnresolvedWAL {
+			return fmt.Errorf("isledb: open writer: %w: of %d records in %s, %d belong to writer epochs whose end the manifest no longer records and %d are unpublished writes of a superseded writer to keys the database holds no version of (a later delete may have been compacted away); set DiscardUnresolvedWAL to drop them",
+				ErrWALStale, len(recs), w.opts.WALDir, unresolved, absent)
+		}
+		st.Discarded = unresolved + absent
 	}
 	w.mu.Lock()
 	add := func(r walRecord, seq base.SeqNum) {
@@ -174,8 +183,8 @@ func (w *Writer) replayWAL(ctx context.Context, m *manifest.Manifest) error {
 	return nil
 }
 
-// newestVersions returns, for each key of recs, the sequence number of its newest version
-// in the database (deletes included; 0 if none), read through a private reader.
+// newestVersions returns, for each key of recs that has a version in the database, the
+// sequence number of its newest version (deletes included), read through a private reader.
 func (w *Writer) newestVersions(ctx context.Context, recs []walRecord) (map[string]uint64, error) {
 	dir, err := os.MkdirTemp("", "isledb-wal-replay-")
 	if err != nil {
@@ -190,16 +199,17 @@ func (w *Writer) newestVersions(ctx context.Context, recs []walRecord) (map[stri
 	defer r.Close()
 	m := r.cur.Load()
 	out := make(map[string]uint64, len(recs))
+	seen := make(map[string]bool, len(recs))
 	for _, rec := range recs {
 		k := string(rec.key)
-		if _, done := out[k]; done {
+		if seen[k] {
 			continue
 		}
+		seen[k] = true
 		e, ok, err := r.lookup(ctx, m, rec.key)
 		if err != nil {
 			return nil, fmt.Errorf("isledb: open writer: replay WAL: look up %q: %w", rec.key, err)
 		}
-		out[k] = 0
 		if ok {
 			out[k] = uint64(e.Seq)
 		}
