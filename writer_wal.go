@@ -84,7 +84,10 @@ const (
 	// writes. The error matches ErrCorruption, wal.ErrCorruption and
 	// wal.ErrMidLogCorruption, and wraps a *wal.MidLogCorruptionError that names the segment
 	// file, the offset and the sequence number of the first bad record and of the next
-	// valid one. The WAL is left as it was, for inspection or a copy.
+	// valid one. The WAL is left as it was, for inspection or a copy. (A process crash
+	// never causes this. A power cut can: records written but not yet fsynced may reach the
+	// disk with holes between them, which look the same as damage. With WALSyncMode
+	// wal.SyncStrict those records were never acknowledged.)
 	WALRecoveryFailOnCorruption WALRecoveryMode = iota
 	// WALRecoveryTruncateAtCorruption cuts the WAL at the first damaged record and opens:
 	// the writes logged before the damage are replayed and those logged after it are lost.

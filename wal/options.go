@@ -104,6 +104,9 @@ const (
 	// *MidLogCorruptionError (matching ErrMidLogCorruption and ErrCorruption) that names the
 	// file, the offset and sequence number of the first bad record, and where the valid
 	// records resume; nothing is modified. A corrupt segment header is treated the same way.
+	// A process crash cannot cause such an error; a power cut can, in SyncBatchOnly and
+	// SyncAsync modes or in the unsynced records of concurrent SyncStrict appends, when
+	// pages of unsynced records reach the disk with holes between them.
 	OnCorruptionTruncateTornTail
 )
 

@@ -26,7 +26,7 @@ const (
 // valid) when remaining bytes of the segment follow the damage. Garbage rarely looks like a
 // record header, and a real record right after the damage is found at once; the budget only
 // matters for a large region of garbage, which a crash cannot produce.
-func resyncBudget(remaining int64) int64 { return 64<<20 + 16*remaining }
+func resyncBudget(remaining int64) int64 { return 32<<20 + 4*remaining }
 
 // crcInverse maps the top byte of each entry of the CRC-32C table to its index. The top
 // bytes are all distinct (the table's top byte is a bijection of its index), which lets
@@ -93,98 +93,84 @@ func findValidRecord(src io.ReaderAt, path string, size, from int64, firstID Seq
 	budget := resyncBudget(size - from)
 	idx := &seqCRCIndex{first: firstID, byCRC: make(map[uint32]uint32)}
 	buf := make([]byte, min(int64(resyncWindow), size-from))
-	var win []byte // buf[:k], holding src[winStart:winStart+k)
-	var winStart int64 = -1
 	var scratch []byte
-	// bytesAt returns src[off:off+n) (n <= size-off), from the window when it holds them.
-	bytesAt := func(off int64, n int) ([]byte, error) {
-		if winStart >= 0 && off >= winStart && off+int64(n) <= winStart+int64(len(win)) {
-			return win[off-winStart : off-winStart+int64(n)], nil
-		}
-		if n <= len(buf) {
-			// Slide the window to start at off.
-			k := min(int64(len(buf)), size-off)
-			if m, err := src.ReadAt(buf[:k], off); int64(m) < k {
-				if err == nil || err == io.EOF {
-					err = io.ErrUnexpectedEOF
-				}
-				return nil, ioErr("read segment", path, err)
-			}
-			winStart, win = off, buf[:k]
-			return win[:n], nil
-		}
-		if cap(scratch) < n {
-			scratch = make([]byte, n)
-		}
-		scratch = scratch[:n]
-		if m, err := src.ReadAt(scratch, off); m < n {
+	readAt := func(dst []byte, off int64) error {
+		if m, err := src.ReadAt(dst, off); m < len(dst) {
 			if err == nil || err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return nil, ioErr("read segment", path, err)
+			return ioErr("read segment", path, err)
 		}
-		return scratch, nil
+		return nil
 	}
-	// verify reports whether a record with sequence number id passes its check at off,
-	// and returns its end.
-	verify := func(off int64, id SeqNum) (bool, int64, error) {
-		h, err := bytesAt(off, recordHeaderLen)
-		if err != nil {
-			return false, 0, err
-		}
-		end, ok := plausibleRecord(h, off, size)
-		if !ok {
-			return false, 0, nil
-		}
-		b, err := bytesAt(off, int(end-off))
-		if err != nil {
-			return false, 0, err
-		}
-		_, _, _, perr := parseRecord(b, id, off, path)
-		return perr == nil, end, nil
-	}
-	for o := from; o+recordHeaderLen <= size; o++ {
-		h, err := bytesAt(o, recordHeaderLen)
-		if err != nil {
+	// The window win holds src[ws:ws+len(win)); offsets ws .. ws+len(win)-recordHeaderLen,
+	// whose headers it holds whole, are examined before it moves on.
+	for ws := from; ws+recordHeaderLen <= size; {
+		win := buf[:min(int64(len(buf)), size-ws)]
+		if err := readAt(win, ws); err != nil {
 			return res, err
 		}
-		end, ok := plausibleRecord(h, o, size)
-		if !ok {
-			continue
+		// bytesAt returns src[off:end), from the window when it holds them.
+		bytesAt := func(off, end int64) ([]byte, error) {
+			if off >= ws && end <= ws+int64(len(win)) {
+				return win[off-ws : end-ws], nil
+			}
+			if int64(cap(scratch)) < end-off {
+				scratch = make([]byte, end-off)
+			}
+			scratch = scratch[:end-off]
+			return scratch, readAt(scratch, off)
 		}
-		if res.examined += end - o; res.examined > budget {
-			res.gaveUp = true
-			return res, nil
-		}
-		b, err := bytesAt(o, int(end-o))
-		if err != nil {
-			return res, err
-		}
-		want := unwindCRC(binary.LittleEndian.Uint32(b), b[4:])
-		limit := uint32(min((o-from)/recordHeaderLen+1, maxResyncIDs))
-		d, ok := idx.lookup(want, limit)
-		if !ok {
-			continue
-		}
-		id := firstID + SeqNum(d)
-		// The record checks out; now the one after it, or the end of the data.
-		next := end
-		confirmed := next == size
-		if !confirmed && next+recordHeaderLen <= size {
-			nh, err := bytesAt(next, recordHeaderLen)
+		last := len(win) - recordHeaderLen
+		for i := 0; i <= last; i++ {
+			if fl := win[i+8]; fl&recordFlagsReserved != 0 ||
+				(fl&recordTypeMask != recordTypeFull && fl&recordTypeMask != recordTypeBatchMore) {
+				continue // the common case: not a record header
+			}
+			o := ws + int64(i)
+			end, ok := plausibleRecord(win[i:], o, size)
+			if !ok {
+				continue
+			}
+			if res.examined += end - o; res.examined > budget {
+				res.gaveUp = true
+				return res, nil
+			}
+			b, err := bytesAt(o, end)
 			if err != nil {
 				return res, err
 			}
-			if allZero(nh) {
-				confirmed = true
-			} else if confirmed, _, err = verify(next, id+1); err != nil {
-				return res, err
+			want := unwindCRC(binary.LittleEndian.Uint32(b), b[4:])
+			limit := uint32(min((o-from)/recordHeaderLen+1, maxResyncIDs))
+			d, ok := idx.lookup(want, limit)
+			if !ok {
+				continue
+			}
+			id := firstID + SeqNum(d)
+			// The record checks out; now the one after it, or the end of the data.
+			confirmed := end == size
+			if !confirmed && end+recordHeaderLen <= size {
+				nh, err := bytesAt(end, end+recordHeaderLen)
+				if err != nil {
+					return res, err
+				}
+				if allZero(nh) {
+					confirmed = true
+				} else if nend, ok := plausibleRecord(nh, end, size); ok {
+					nb, err := bytesAt(end, nend)
+					if err != nil {
+						return res, err
+					}
+					_, _, _, perr := parseRecord(nb, id+1, end, path)
+					confirmed = perr == nil
+				}
+			}
+			if confirmed {
+				res.found, res.off, res.id = true, o, id
+				return res, nil
 			}
 		}
-		if confirmed {
-			res.found, res.off, res.id = true, o, id
-			return res, nil
-		}
+		ws += int64(last + 1)
 	}
 	return res, nil
 }

@@ -283,3 +283,22 @@ func TestFindValidRecordChainCheck(t *testing.T) {
 		t.Fatalf("records out of place accepted: %+v, %v", res, err)
 	}
 }
+
+// TestFindValidRecordAcrossWindows: the search reads the segment a window at a time; a
+// record whose header straddles a window boundary, far after the damage, is found.
+func TestFindValidRecordAcrossWindows(t *testing.T) {
+	for _, at := range []int{resyncWindow - 5, resyncWindow - recordHeaderLen, resyncWindow + 3} {
+		data := make([]byte, at)
+		for i := range data {
+			data[i] = byte(i*31) | 0x80 // garbage: reserved flag bits always set
+		}
+		enc := encoder{}
+		for id := SeqNum(500); id < 503; id++ {
+			data = enc.appendRecord(data, id, recordTypeFull, bytes.Repeat([]byte{byte(id)}, 3000))
+		}
+		res, err := findValidRecord(bytes.NewReader(data), "x", int64(len(data)), 0, 100)
+		if err != nil || !res.found || res.off != int64(at) || res.id != 500 {
+			t.Fatalf("record at %d: %+v, %v", at, res, err)
+		}
+	}
+}
