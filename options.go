@@ -67,6 +67,15 @@ type WriterOptions struct {
 	// counted in WALReplayStats.Discarded. Default: false (OpenWriter fails with
 	// ErrWALStale and leaves the log untouched).
 	DiscardUnresolvedWAL bool
+	// WALRecovery chooses what OpenWriter does with a damaged WAL. A torn tail (a last
+	// record cut short or garbled, as a crash mid-append leaves it) is always cut silently.
+	// Damage that valid records follow (a flipped bit, a lost sector) is, by default
+	// (WALRecoveryFailOnCorruption, the zero value), an error from OpenWriter matching
+	// ErrCorruption and wrapping a *wal.MidLogCorruptionError that names the segment file,
+	// offset and WAL record; nothing is changed. WALRecoveryTruncateAtCorruption instead
+	// cuts the log at the damage, dropping the writes logged after it, and opens; the
+	// writer's WALCorruption method then reports what was cut.
+	WALRecovery WALRecoveryMode
 }
 
 // The defaults of WriterOptions.
@@ -146,6 +155,9 @@ func (o WriterOptions) Validate() error {
 	}
 	if o.WALSyncMode > wal.SyncAsync {
 		errs = append(errs, fmt.Errorf("WALSyncMode %d: want wal.SyncStrict, SyncBatchOnly or SyncAsync", o.WALSyncMode))
+	}
+	if o.WALRecovery > WALRecoveryTruncateAtCorruption {
+		errs = append(errs, fmt.Errorf("WALRecovery %d: want WALRecoveryFailOnCorruption or WALRecoveryTruncateAtCorruption", o.WALRecovery))
 	}
 	if len(errs) == 0 {
 		return nil

@@ -114,7 +114,7 @@ func (db *DB) OpenWriter(ctx context.Context, opts WriterOptions) (*Writer, erro
 	w.mu.flushedSeq = w.mu.nextSeq - 1
 	w.mu.changed = make(chan struct{})
 	if opts.WALDir != "" {
-		if w.wal, err = openWriterWAL(opts.WALDir, opts.WALSyncMode); err != nil {
+		if w.wal, err = openWriterWAL(opts.WALDir, opts.WALSyncMode, opts.WALRecovery); err != nil {
 			return nil, fmt.Errorf("isledb: open writer: WAL: %w", err)
 		}
 		w.wal.epoch = fence.Epoch

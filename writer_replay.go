@@ -2,12 +2,14 @@ package isledb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
 
 	"github.com/isledb/isledb/internal/base"
 	"github.com/isledb/isledb/manifest"
+	"github.com/isledb/isledb/wal"
 )
 
 // Replaying the writer's WAL.
@@ -75,6 +77,9 @@ func (w *Writer) WALReplayStats() WALReplayStats { return w.replay }
 func (w *Writer) replayWAL(ctx context.Context, m *manifest.Manifest) error {
 	recs, err := w.wal.records()
 	if err != nil {
+		if errors.Is(err, wal.ErrCorruption) && !errors.Is(err, ErrCorruption) {
+			err = fmt.Errorf("%w: %w", ErrCorruption, err)
+		}
 		return fmt.Errorf("isledb: open writer: replay WAL: %w", err)
 	}
 	st := WALReplayStats{Records: len(recs)}

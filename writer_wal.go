@@ -101,17 +101,83 @@ type writerWAL struct {
 	durable wal.SeqNum // every record below is on stable storage
 	syncing bool
 	err     error // a failed fsync: the WAL can no longer promise durability
+
+	cut error // the mid-log damage cut at open (WALRecoveryTruncateAtCorruption), or nil
 }
 
-func openWriterWAL(dir string, mode wal.SyncMode) (*writerWAL, error) {
+// WALRecoveryMode chooses what OpenWriter does when the writer's WAL is damaged in the
+// middle (see WriterOptions.WALRecovery). A torn tail is cut silently in every mode.
+type WALRecoveryMode uint8
+
+const (
+	// WALRecoveryFailOnCorruption, the default, makes OpenWriter fail when damage in the
+	// WAL is followed by valid records: cutting there would silently drop acknowledged
+	// writes. The error matches ErrCorruption, wal.ErrCorruption and
+	// wal.ErrMidLogCorruption, and wraps a *wal.MidLogCorruptionError that names the segment
+	// file, the offset and the sequence number of the first bad record and of the next
+	// valid one. The WAL is left as it was, for inspection or a copy. (A process crash
+	// never causes this. A power cut can: records written but not yet fsynced may reach the
+	// disk with holes between them, which look the same as damage. With WALSyncMode
+	// wal.SyncStrict those records were never acknowledged.)
+	WALRecoveryFailOnCorruption WALRecoveryMode = iota
+	// WALRecoveryTruncateAtCorruption cuts the WAL at the first damaged record and opens:
+	// the writes logged before the damage are replayed and those logged after it are lost.
+	// Writer.WALCorruption reports the damage that was cut. Damage in a sealed segment (the
+	// WAL starts a new segment file every 64 MiB) is never cut: OpenWriter fails with a
+	// corruption error in every mode.
+	WALRecoveryTruncateAtCorruption
+)
+
+// String returns the name of m.
+func (m WALRecoveryMode) String() string {
+	switch m {
+	case WALRecoveryFailOnCorruption:
+		return "FailOnCorruption"
+	case WALRecoveryTruncateAtCorruption:
+		return "TruncateAtCorruption"
+	}
+	return fmt.Sprintf("WALRecoveryMode(%d)", uint8(m))
+}
+
+// WALCorruption returns the damage OpenWriter cut from the WAL under
+// WALRecoveryTruncateAtCorruption (a *wal.MidLogCorruptionError: where it was, and where
+// valid records resumed; the writes logged from the damage on were dropped), or nil: no WAL,
+// an undamaged WAL, or only a torn tail cut.
+func (w *Writer) WALCorruption() error {
+	if w.wal == nil {
+		return nil
+	}
+	return w.wal.cut
+}
+
+// openWriterWAL opens the writer's WAL in dir. A torn tail is cut; damage that valid records
+// follow is an error wrapping ErrCorruption and a *wal.MidLogCorruptionError, unless
+// recovery is WALRecoveryTruncateAtCorruption: then the log is cut at the damage too, and
+// the damage is kept in cut.
+func openWriterWAL(dir string, mode wal.SyncMode, recovery WALRecoveryMode) (*writerWAL, error) {
 	opts := wal.DefaultOptions(dir)
 	// The writer fsyncs itself (group commit across Puts); the WAL only buffers.
 	opts.SyncMode = wal.SyncAsync
+	opts.OnCorruption = wal.OnCorruptionTruncateTornTail
 	log, err := wal.Open(opts)
+	var cut error
+	if errors.Is(err, wal.ErrMidLogCorruption) && recovery == WALRecoveryTruncateAtCorruption {
+		// The failed Open changed nothing; open again, cutting at the damage.
+		cut = err
+		opts.OnCorruption = wal.OnCorruptionTruncate
+		log, err = wal.Open(opts)
+	}
+	if errors.Is(err, wal.ErrMidLogCorruption) {
+		return nil, fmt.Errorf("%w: writer WAL %s is damaged and valid records follow the damage; cutting it there would drop them (WriterOptions.WALRecovery = WALRecoveryTruncateAtCorruption does): %w",
+			ErrCorruption, dir, err)
+	}
+	if errors.Is(err, wal.ErrCorruption) {
+		return nil, fmt.Errorf("%w: writer WAL %s: %w", ErrCorruption, dir, err)
+	}
 	if err != nil {
 		return nil, err
 	}
-	w := &writerWAL{log: log, strict: mode == wal.SyncStrict}
+	w := &writerWAL{log: log, strict: mode == wal.SyncStrict, cut: cut}
 	w.cond = sync.NewCond(&w.mu)
 	w.durable = log.NextSeq(walStream)
 	return w, nil

@@ -63,7 +63,10 @@
 // torn or corrupt tail (a crash mid-write, flipped bits, trailing garbage, a batch missing
 // its last record) is cut off under OnCorruptionTruncate (the default, logged), or reported
 // as a *CorruptionError or *CRCMismatchError with the file and offset under
-// OnCorruptionError. Sealed segments are verified when first read; corruption there is
+// OnCorruptionError. OnCorruptionTruncateTornTail tells the two apart: it cuts a torn tail
+// (nothing after the first bad record passes its checksum) but fails with a
+// *MidLogCorruptionError when valid records follow the damage, since cutting there would
+// silently drop them. Sealed segments are verified when first read; corruption there is
 // always reported, never silently cut. Every record carries a CRC-32C that also covers its
 // sequence number.
 //

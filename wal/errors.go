@@ -20,6 +20,11 @@ var (
 	// ErrCRCMismatch marks a record whose stored CRC-32C differs from the computed one. It is
 	// also an ErrCorruption. The detailed error is a *CRCMismatchError.
 	ErrCRCMismatch = errors.New("wal: CRC mismatch")
+	// ErrMidLogCorruption marks damage in a stream's active segment that records passing
+	// their checksums follow: not a torn tail, as a crash mid-append leaves, but damage to
+	// records written before others. Open reports it under OnCorruptionTruncateTornTail. It
+	// is also an ErrCorruption. The detailed error is a *MidLogCorruptionError.
+	ErrMidLogCorruption = errors.New("wal: corruption followed by valid records")
 	// ErrConfig marks invalid Options. The detailed error is a *ConfigError listing every
 	// problem at once.
 	ErrConfig = errors.New("wal: invalid configuration")
@@ -67,6 +72,7 @@ var (
 	_ error = (*CorruptionError)(nil)
 	_ error = (*CRCMismatchError)(nil)
 	_ error = (*ConfigError)(nil)
+	_ error = (*MidLogCorruptionError)(nil)
 	_ error = (*InvalidStreamNameError)(nil)
 	_ error = (*CheckpointCorruptedError)(nil)
 	_ error = (*ShardCountMismatchError)(nil)
@@ -132,6 +138,43 @@ func (e *CRCMismatchError) Error() string {
 // Is reports whether target is ErrCRCMismatch or ErrCorruption.
 func (e *CRCMismatchError) Is(target error) bool {
 	return target == ErrCRCMismatch || target == ErrCorruption
+}
+
+// MidLogCorruptionError is damage in the active segment of a stream followed by at least
+// one record that passes its checksum, so that cutting the segment at the damage (as
+// OnCorruptionTruncate does) would drop valid records. It matches ErrMidLogCorruption and
+// ErrCorruption, and unwraps to the error describing the first bad record (a
+// *CorruptionError or *CRCMismatchError, which then also matches ErrCRCMismatch).
+type MidLogCorruptionError struct {
+	Stream string // the stream
+	Path   string // the segment file
+	Offset int64  // byte offset of the first bad record (0: the segment header)
+	ID     SeqNum // sequence number of the first bad record
+	// ValidOffset and ValidID locate the first record after the damage that passes its
+	// checksum (and is followed by another valid record or by the end of the data).
+	// ValidOffset is -1 when the search for one gave up: the damaged region was too large to
+	// search, so valid records after it cannot be ruled out.
+	ValidOffset int64
+	ValidID     SeqNum
+	Err         error // the first bad record (or header): *CorruptionError or *CRCMismatchError
+}
+
+// Error describes the failure.
+func (e *MidLogCorruptionError) Error() string {
+	after := fmt.Sprintf("a valid record follows at offset %d (sequence number %d)", e.ValidOffset, e.ValidID)
+	if e.ValidOffset < 0 {
+		after = "the damaged region is too large to search for valid records after it"
+	}
+	return fmt.Sprintf("wal: stream %q: corruption in the middle of the log, not a torn tail: %s at offset %d (sequence number %d), and %s: %v",
+		e.Stream, e.Path, e.Offset, e.ID, after, e.Err)
+}
+
+// Unwrap returns the error describing the first bad record.
+func (e *MidLogCorruptionError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrMidLogCorruption or ErrCorruption.
+func (e *MidLogCorruptionError) Is(target error) bool {
+	return target == ErrMidLogCorruption || target == ErrCorruption
 }
 
 // ConfigError lists every problem Options.Validate found. It matches ErrConfig.

@@ -113,6 +113,23 @@ func FuzzSegmentReader(f *testing.F) {
 				if len(oa) != len(ob) || ea != eb || (errA == nil) != (errB == nil) {
 					t.Fatalf("readers disagree: %d/%d records, end %d/%d, %v / %v", len(oa), len(ob), ea, eb, errA, errB)
 				}
+				if errA != nil {
+					// What OnCorruptionTruncateTornTail searches: a record it reports after
+					// the damage must really pass its check at a sequence number it can have.
+					from, first := a.off+recordHeaderLen, a.id+1
+					res, err := findValidRecord(bytes.NewReader(data), "fuzz", int64(len(data)), from, first)
+					if err != nil {
+						t.Fatalf("findValidRecord: %v", err)
+					}
+					if res.found {
+						if res.off < from || res.id < first || res.id > first+SeqNum((res.off-from)/recordHeaderLen) {
+							t.Fatalf("record %d at offset %d is out of place (search from %d, id %d)", res.id, res.off, from, first)
+						}
+						if _, _, _, err := parseRecord(data[res.off:], res.id, res.off, "fuzz"); err != nil {
+							t.Fatalf("reported record does not verify: %v", err)
+						}
+					}
+				}
 			}
 		}
 	})

@@ -83,17 +83,31 @@ func (r ReadStrategy) String() string {
 }
 
 // CorruptionPolicy chooses what Open does when the tail of a stream's active segment does not
-// decode (a torn write after a crash, a flipped bit, trailing garbage).
+// decode (a torn write after a crash, a flipped bit, trailing garbage). Corruption in sealed
+// segments is never cut: it is reported when the segment is read, under every policy.
 type CorruptionPolicy uint8
 
 const (
 	// OnCorruptionTruncate cuts the active segment back to the end of its last complete,
 	// valid record (and drops any incomplete batch before it), logs a warning, and carries on.
-	// Appends continue after the last good record.
+	// Appends continue after the last good record. Valid records after the damage, if any,
+	// are cut with it.
 	OnCorruptionTruncate CorruptionPolicy = iota
 	// OnCorruptionError makes Open fail with a *CorruptionError or *CRCMismatchError that
 	// names the file and the offset of the first bad record.
 	OnCorruptionError
+	// OnCorruptionTruncateTornTail tells a torn tail from damage in the middle of the log. When
+	// no record after the first bad one passes its checksum (a record cut short or garbled
+	// at the end of the data, as a crash mid-append leaves), it cuts the tail like
+	// OnCorruptionTruncate. When a valid record follows the damage (a flipped bit, a lost
+	// sector in data written before other records), Open fails with a
+	// *MidLogCorruptionError (matching ErrMidLogCorruption and ErrCorruption) that names the
+	// file, the offset and sequence number of the first bad record, and where the valid
+	// records resume; nothing is modified. A corrupt segment header is treated the same way.
+	// A process crash cannot cause such an error; a power cut can, in SyncBatchOnly and
+	// SyncAsync modes or in the unsynced records of concurrent SyncStrict appends, when
+	// pages of unsynced records reach the disk with holes between them.
+	OnCorruptionTruncateTornTail
 )
 
 // String returns the name of p.
@@ -103,6 +117,8 @@ func (p CorruptionPolicy) String() string {
 		return "Truncate"
 	case OnCorruptionError:
 		return "Error"
+	case OnCorruptionTruncateTornTail:
+		return "TruncateTornTail"
 	}
 	return fmt.Sprintf("CorruptionPolicy(%d)", uint8(p))
 }
@@ -176,7 +192,8 @@ type Options struct {
 	ReadStrategy ReadStrategy
 
 	// OnCorruption chooses what Open does with a torn or corrupt tail. Default
-	// OnCorruptionTruncate.
+	// OnCorruptionTruncate (which also cuts damage that valid records follow; see
+	// OnCorruptionTruncateTornTail).
 	OnCorruption CorruptionPolicy
 
 	// Logger receives warnings such as a truncated tail. Default: discard everything.
@@ -254,7 +271,7 @@ func (o *Options) Validate() error {
 	if o.ReadStrategy > ReadMmap {
 		bad("unknown ReadStrategy %d", uint8(o.ReadStrategy))
 	}
-	if o.OnCorruption > OnCorruptionError {
+	if o.OnCorruption > OnCorruptionTruncateTornTail {
 		bad("unknown OnCorruption policy %d", uint8(o.OnCorruption))
 	}
 	if o.Logger == nil {

@@ -76,6 +76,7 @@ func TestEnumStrings(t *testing.T) {
 		{CompressionNone.String(), "None"}, {CompressionLZ4.String(), "LZ4"}, {Compression(7).String(), "Compression(7)"},
 		{ReadStandardIO.String(), "StandardIO"}, {ReadMmap.String(), "Mmap"}, {ReadStrategy(7).String(), "ReadStrategy(7)"},
 		{OnCorruptionTruncate.String(), "Truncate"}, {OnCorruptionError.String(), "Error"},
+		{OnCorruptionTruncateTornTail.String(), "TruncateTornTail"},
 		{CorruptionPolicy(7).String(), "CorruptionPolicy(7)"},
 	} {
 		if c.got != c.want {

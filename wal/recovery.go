@@ -95,6 +95,13 @@ func (s *stream) scanActive(seg *segment, f *os.File) (*segmentWriter, error) {
 		if opts.OnCorruption == OnCorruptionError {
 			return nil, err
 		}
+		if opts.OnCorruption == OnCorruptionTruncateTornTail {
+			// Segments are created atomically, so a bad header is never torn; what matters
+			// is whether records that cutting would lose follow it.
+			if err := s.checkTornTail(f, seg, size, 0, seg.hdrLen, seg.start, err); err != nil {
+				return nil, err
+			}
+		}
 		opts.Logger.Warn("wal: rewriting corrupt segment header; its records are lost",
 			"stream", s.name, "path", seg.path, "err", err)
 		if err := s.cutTail(f, seg, 0); err != nil {
@@ -119,12 +126,42 @@ func (s *stream) scanActive(seg *segment, f *os.File) (*segmentWriter, error) {
 	if opts.OnCorruption == OnCorruptionError {
 		return nil, bad
 	}
+	if opts.OnCorruption == OnCorruptionTruncateTornTail {
+		// rr stopped at the first bad record (or at the end of the data, after an incomplete
+		// batch): the next record can start no earlier than one header further on.
+		if err := s.checkTornTail(f, seg, size, rr.off, rr.off+recordHeaderLen, rr.id+1, bad); err != nil {
+			return nil, err
+		}
+	}
 	opts.Logger.Warn("wal: cutting torn or corrupt tail", "stream", s.name, "path", seg.path,
 		"keep_bytes", commitEnd, "dropped_bytes", size-commitEnd, "records", committed, "err", bad)
 	if err := s.cutTail(f, seg, commitEnd); err != nil {
 		return nil, err
 	}
 	return s.newWriter(seg, f, offsets, commitEnd, commitEnd), nil
+}
+
+// checkTornTail returns nil when the damage bad, at offset badOff of the active segment seg
+// (size bytes, open as f), is a torn tail: no record from offset from on passes its checksum,
+// the first of them having sequence number firstID. Otherwise it returns a
+// *MidLogCorruptionError, or an *IOError.
+func (s *stream) checkTornTail(f *os.File, seg *segment, size, badOff, from int64, firstID SeqNum, bad error) error {
+	res, err := findValidRecord(f, seg.path, size, from, firstID)
+	if err != nil {
+		return err
+	}
+	if !res.found && !res.gaveUp {
+		return nil
+	}
+	e := &MidLogCorruptionError{Stream: s.name, Path: seg.path, Offset: badOff, ID: firstID - 1,
+		ValidOffset: res.off, ValidID: res.id, Err: bad}
+	if badOff == 0 { // the header: records start at seg.start
+		e.ID = seg.start
+	}
+	if res.gaveUp {
+		e.ValidOffset, e.ValidID = -1, 0
+	}
+	return e
 }
 
 // cutTail truncates the file of seg to size bytes and makes that durable.
