@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -148,6 +149,9 @@ func TestGCSafety(t *testing.T) {
 	})
 }
 
+// errGCInjected is the failure TestGCSafety injects.
+var errGCInjected = errors.New("injected failure")
+
 // gcFakeClock is a clock that moves only when Advance is called.
 type gcFakeClock struct {
 	mu sync.Mutex
@@ -197,6 +201,11 @@ type gcRecorder struct {
 	keyPrefix string
 	clock     *gcFakeClock
 
+	// beforePut, if set, may fail a write before it reaches the backend; afterSST, if set,
+	// is called after each SST upload. Both are set before the recorder is used.
+	beforePut func(key string, data []byte) error
+	afterSST  func(id string)
+
 	mu      sync.Mutex
 	order   int64
 	events  []gcEvent
@@ -240,6 +249,11 @@ func (r *gcRecorder) record(ev gcEvent) {
 }
 
 func (r *gcRecorder) Put(ctx context.Context, key string, data []byte, opts blobstore.PutOptions) (blobstore.Attributes, error) {
+	if r.beforePut != nil {
+		if err := r.beforePut(strings.TrimPrefix(key, r.keyPrefix), data); err != nil {
+			return blobstore.Attributes{}, err
+		}
+	}
 	order, at := r.begin()
 	attrs, err := r.Backend.Put(ctx, key, data, opts)
 	if err != nil {
@@ -251,6 +265,9 @@ func (r *gcRecorder) Put(ctx context.Context, key string, data []byte, opts blob
 		r.mu.Unlock()
 		attrs.ModTime = at
 		r.record(gcEvent{order: order, at: at, kind: gcPutSST, id: id})
+		if r.afterSST != nil {
+			r.afterSST(id)
+		}
 	} else if rel := strings.TrimPrefix(key, r.keyPrefix); strings.HasPrefix(rel, "manifest/log/") {
 		e, derr := manifest.DecodeLogEntry(rel, data)
 		if derr != nil {
@@ -410,6 +427,31 @@ func runGCSafety(t *testing.T, bucket *blobstore.Store, seed uint64) {
 		t.Helper()
 		t.Fatalf("seed %d (background %v): %s", seed, background, fmt.Sprintf(format, args...))
 	}
+	// Faults: a quarter of the compactions cannot write their manifest entry (the job
+	// fails with its outputs uploaded and its inputs marked as about to be removed).
+	var faultMu sync.Mutex
+	faultRng := rand.New(rand.NewPCG(seed, 7))
+	doomed := map[string]bool{} // compaction entries that never land, by content
+	rec.beforePut = func(key string, data []byte) error {
+		if !strings.HasPrefix(key, "manifest/log/") {
+			return nil
+		}
+		e, err := manifest.DecodeLogEntry(key, data)
+		if err != nil || e.Kind != manifest.EntryCompaction {
+			return nil
+		}
+		faultMu.Lock()
+		defer faultMu.Unlock()
+		d, ok := doomed[string(data)]
+		if !ok {
+			d = faultRng.IntN(4) == 0
+			doomed[string(data)] = d
+		}
+		if d {
+			return errGCInjected
+		}
+		return nil
+	}
 	verify := func(step int, what string) map[string]bool {
 		t.Helper()
 		live, err := rec.check(grace)
@@ -437,6 +479,20 @@ func runGCSafety(t *testing.T, bucket *blobstore.Store, seed uint64) {
 	if err != nil {
 		fail("%v", err)
 	}
+	// A slow flush: two grace periods pass between its upload and its manifest append,
+	// with a GC pass after each (which must leave the current writer's flush alone).
+	var slowFlush atomic.Bool
+	var slowErr error
+	rec.afterSST = func(id string) {
+		if epoch, _, ok := parseSSTID(id); ok && epoch == w.Fence().Epoch && slowFlush.CompareAndSwap(true, false) {
+			for range 2 {
+				clock.Advance(grace)
+				if _, err := c.RunGC(ctx); err != nil && slowErr == nil {
+					slowErr = err
+				}
+			}
+		}
+	}
 	if background {
 		c.Start()
 		defer c.Stop()
@@ -456,13 +512,20 @@ func runGCSafety(t *testing.T, bucket *blobstore.Store, seed uint64) {
 			for range 1 + rng.IntN(30) {
 				_ = w.Put(fmt.Appendf(nil, "key-%03d", rng.IntN(300)), bytes.Repeat([]byte{'v'}, rng.IntN(100)))
 			}
+			if rng.IntN(5) == 0 {
+				what = "slow flush"
+				slowFlush.Store(true)
+			}
 			if err := w.Flush(ctx); err != nil {
 				fail("step %d: Flush: %v", step, err)
+			}
+			if slowErr != nil {
+				fail("step %d: RunGC during a flush: %v", step, slowErr)
 			}
 		case op < 6:
 			what = "compaction"
 			if !background {
-				if err := c.RunCompaction(ctx); err != nil {
+				if err := c.RunCompaction(ctx); err != nil && !errors.Is(err, errGCInjected) {
 					fail("step %d: RunCompaction: %v", step, err)
 				}
 			}
@@ -493,9 +556,9 @@ func runGCSafety(t *testing.T, bucket *blobstore.Store, seed uint64) {
 			}
 			orphans = append(orphans, id)
 		default:
-			// Time passes in quarters of the grace period, so that passes land exactly
-			// on its end too.
-			d := time.Duration(1+rng.IntN(4)) * grace / 4
+			// Time passes in quarters of the grace period, give or take a nanosecond, so
+			// that passes land exactly on its end and either side of it.
+			d := time.Duration(1+rng.IntN(4))*grace/4 + time.Duration(rng.IntN(3)-1)
 			what = fmt.Sprint("wait ", d)
 			clock.Advance(d)
 		}
