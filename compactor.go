@@ -81,6 +81,11 @@ type CompactorOptions struct {
 	BlobGC config.BlobGCOptions
 	// Logger receives errors of the background loop. Default: discard.
 	Logger *slog.Logger
+
+	// clock, when set, is the time source of garbage collection (grace periods, GCInterval,
+	// blob GC's interval and MinAge) in place of time.Now: a test hook, so that tests and
+	// the simulator check GC against a fake clock, never against wall-clock timing.
+	clock func() time.Time
 }
 
 // The defaults of CompactorOptions.
@@ -317,9 +322,13 @@ func (db *DB) openCore(ctx context.Context, owner string, marks manifest.GCMarkS
 	}
 	c := &compactorCore{db: db, store: db.store, ms: ms, fence: fence, logger: logger}
 	c.setMLocked(m)
+	clock := gco.clock
+	if clock == nil {
+		clock = time.Now
+	}
 	c.gc = &collector{
 		store: db.store, marks: marks, opts: gco, epoch: fence.Epoch, latest: c.refreshLocked,
-		clock: time.Now, refs: map[string][][32]byte{},
+		clock: clock, refs: map[string][][32]byte{},
 	}
 	return c, nil
 }
@@ -491,7 +500,7 @@ func (db *DB) OpenCompactor(ctx context.Context, opts CompactorOptions) (*Compac
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	gco := gcOptions{grace: opts.GCGracePeriod, interval: opts.GCInterval, blob: opts.BlobGC}
+	gco := gcOptions{grace: opts.GCGracePeriod, interval: opts.GCInterval, blob: opts.BlobGC, clock: opts.clock}
 	core, err := db.openCore(ctx, opts.OwnerID, opts.GCMarkStorage, gco, opts.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("isledb: open compactor: %w", err)

@@ -103,6 +103,7 @@ type gcOptions struct {
 	grace    time.Duration
 	interval time.Duration
 	blob     config.BlobGCOptions
+	clock    func() time.Time // nil: time.Now (tests set a fake clock)
 }
 
 // collector runs GC passes for a compactor. Its methods are called with the compactor's

@@ -71,6 +71,9 @@ type RetentionCompactorOptions struct {
 	BlobGC config.BlobGCOptions
 	// Logger receives errors of the background loop. Default: discard.
 	Logger *slog.Logger
+
+	// clock: see CompactorOptions.clock (GC only: the retention policy reads time.Now).
+	clock func() time.Time
 }
 
 // The defaults of RetentionCompactorOptions.
@@ -190,7 +193,7 @@ func (db *DB) OpenRetentionCompactor(ctx context.Context, opts RetentionCompacto
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	gco := gcOptions{grace: opts.GCGracePeriod, interval: opts.GCInterval, blob: opts.BlobGC}
+	gco := gcOptions{grace: opts.GCGracePeriod, interval: opts.GCInterval, blob: opts.BlobGC, clock: opts.clock}
 	core, err := db.openCore(ctx, opts.OwnerID, opts.GCMarkStorage, gco, opts.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("isledb: open retention compactor: %w", err)
