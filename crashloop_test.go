@@ -301,8 +301,9 @@ func TestCrashLoop(t *testing.T) {
 			model[k] = g.state // what the recovered writer flushed is now durable
 		}
 		if len(losses) > 0 {
-			t.Fatalf("cycle %d: %d acknowledged writes lost or wrong after SIGKILL:\n%s\n%s\nreplay: %s",
-				cycle, len(losses), strings.Join(losses, "\n"), summary(cycle+1), replay)
+			shown := losses[:min(len(losses), 50)]
+			t.Fatalf("cycle %d: %d acknowledged writes lost or wrong after SIGKILL (first %d):\n%s\n%s\nreplay: %s",
+				cycle, len(losses), len(shown), strings.Join(shown, "\n"), summary(cycle+1), replay)
 		}
 		if (cycle+1)%100 == 0 {
 			t.Logf("%s", summary(cycle+1))
