@@ -517,32 +517,97 @@ func (w *Writer) build(mt *memtable.Memtable) (*builtSST, error) {
 const blobUploadConcurrency = 8
 
 // uploadBlobs writes each blob once (put-if-absent: an existing blob has the same content).
+// The blobs that already existed are taken back from blob GC (keepReusedBlobs) before
+// uploadBlobs returns, so before the SST that refers to them is uploaded.
 func (w *Writer) uploadBlobs(ctx context.Context, blobs []pendingBlob) error {
 	if len(blobs) == 0 {
 		return nil
 	}
+	seen := make(map[string]bool, len(blobs))
+	unique := make([]pendingBlob, 0, len(blobs))
+	for _, b := range blobs {
+		if !seen[b.id] {
+			seen[b.id] = true
+			unique = append(unique, b)
+		}
+	}
+	var mu sync.Mutex
+	var reused []pendingBlob
+	err := forEachBlob(unique, func(b pendingBlob) error {
+		_, err := w.store.WriteIfNotExist(ctx, w.store.BlobPath(b.id), b.value)
+		if errors.Is(err, blobstore.ErrPreconditionFailed) {
+			mu.Lock()
+			reused = append(reused, b)
+			mu.Unlock()
+			return nil
+		}
+		return err
+	})
+	if err != nil || len(reused) == 0 {
+		return err
+	}
+	return w.keepReusedBlobs(ctx, reused)
+}
+
+// keepReusedBlobs runs steps W2 and W3 of the blob GC protocol (blobgc.go) for blobs that
+// existed before this flush: blob GC may have chosen them for deletion. It removes them from
+// the candidates, waits (at most maxDoomedWait) for the deletion of any that are doomed to
+// finish, and then puts back any that is gone.
+func (w *Writer) keepReusedBlobs(ctx context.Context, blobs []pendingBlob) error {
+	hashes := make([][32]byte, 0, len(blobs))
+	for _, b := range blobs {
+		if h, ok := blobIDHash(b.id); ok {
+			hashes = append(hashes, h)
+		}
+	}
+	wait := 10 * time.Millisecond
+	deadline := time.Now().Add(maxDoomedWait)
+	for {
+		doomed, err := claimReusedBlobs(ctx, w.db.gcmarks, hashes)
+		if err != nil {
+			return fmt.Errorf("isledb: flush: keep reused blobs: %w", err)
+		}
+		if doomed == 0 {
+			break
+		}
+		if !time.Now().Before(deadline) {
+			return fmt.Errorf("isledb: flush: %w: %d reused blob(s) still doomed after %v", errBlobBeingDeleted, doomed, maxDoomedWait)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		wait = min(2*wait, time.Second)
+	}
+	return forEachBlob(blobs, func(b pendingBlob) error {
+		key := w.store.BlobPath(b.id)
+		ok, err := w.store.Exists(ctx, key)
+		if err != nil || ok {
+			return err
+		}
+		_, err = w.store.WriteIfNotExist(ctx, key, b.value)
+		if errors.Is(err, blobstore.ErrPreconditionFailed) {
+			return nil // put back meanwhile (same content)
+		}
+		return err
+	})
+}
+
+// forEachBlob runs fn on each blob, blobUploadConcurrency at a time, and returns the first
+// error, naming the blob.
+func forEachBlob(blobs []pendingBlob, fn func(pendingBlob) error) error {
 	sem := make(chan struct{}, blobUploadConcurrency)
 	errc := make(chan error, len(blobs))
-	seen := make(map[string]bool, len(blobs))
 	var wg sync.WaitGroup
 	for _, b := range blobs {
-		if seen[b.id] {
-			continue
-		}
-		seen[b.id] = true
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			key := w.store.BlobPath(b.id)
-			_, err := w.store.WriteIfNotExist(ctx, key, b.value)
-			if errors.Is(err, blobstore.ErrPreconditionFailed) {
-				// The blob exists (same content). Blob GC deletes unreferenced blobs
-				// older than MinAge; rewrite an old one so it cannot be collected before
-				// this SST refers to it.
-				err = w.refreshOldBlob(ctx, key, b.value)
-			}
-			if err != nil {
+			if err := fn(b); err != nil {
 				errc <- fmt.Errorf("isledb: flush: write blob %s: %w", b.id, err)
 			}
 		}()
@@ -550,16 +615,6 @@ func (w *Writer) uploadBlobs(ctx context.Context, blobs []pendingBlob) error {
 	wg.Wait()
 	close(errc)
 	return <-errc // nil when the channel is empty
-}
-
-// refreshOldBlob rewrites an existing blob that is old enough for blob GC to consider.
-func (w *Writer) refreshOldBlob(ctx context.Context, key string, value []byte) error {
-	minAge := w.opts.ValueStorage.MinAge
-	a, err := w.store.Attributes(ctx, key)
-	if errors.Is(err, blobstore.ErrNotFound) || (err == nil && !a.ModTime.IsZero() && time.Since(a.ModTime) > minAge/2) {
-		_, err = w.store.Write(ctx, key, value)
-	}
-	return err
 }
 
 // newSSTID returns an id that sorts by creation: epoch, then the highest sequence number,

@@ -1,0 +1,210 @@
+package isledb
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/isledb/isledb/blobstore"
+	"github.com/isledb/isledb/config"
+	"github.com/isledb/isledb/internal/blobref"
+	"github.com/isledb/isledb/manifest"
+)
+
+// hookBackend calls before ahead of every request it passes to the inner backend: a test
+// can watch requests, and block one until the protocol has reached a given point.
+type hookBackend struct {
+	blobstore.Backend
+	before func(op, key string)
+}
+
+func (h *hookBackend) Get(ctx context.Context, key string, offset, length int64) ([]byte, blobstore.Attributes, error) {
+	h.before("get", key)
+	return h.Backend.Get(ctx, key, offset, length)
+}
+
+func (h *hookBackend) Head(ctx context.Context, key string) (blobstore.Attributes, error) {
+	h.before("head", key)
+	return h.Backend.Head(ctx, key)
+}
+
+func (h *hookBackend) Put(ctx context.Context, key string, data []byte, opts blobstore.PutOptions) (blobstore.Attributes, error) {
+	h.before("put", key)
+	return h.Backend.Put(ctx, key, data, opts)
+}
+
+func (h *hookBackend) Delete(ctx context.Context, key string) error {
+	h.before("delete", key)
+	return h.Backend.Delete(ctx, key)
+}
+
+func (h *hookBackend) List(ctx context.Context, opts blobstore.ListOptions) (*blobstore.ListResult, error) {
+	h.before("list", opts.Prefix)
+	return h.Backend.List(ctx, opts)
+}
+
+// fakeClock is a clock a test moves by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// TestBlobGCReuseRace reproduces issue 12, defect 3: blob GC has decided to delete an old
+// unreferenced blob and its delete request is on its way when the writer Puts the same
+// content under another key and flushes (the blob exists, so the writer reuses it). The
+// delete request is held until the writer has either published its SST or consulted the
+// blob GC state. Before the fix, Flush returned nil and the key's Get then failed with
+// "blobstore: not found" forever; now the writer waits for the deletion to finish, uploads
+// the blob again and only then publishes, so the Get returns the value.
+//
+// Events are ordered by request hooks and a fake GC clock, never by sleeping.
+func TestBlobGCReuseRace(t *testing.T) {
+	ctx := context.Background()
+	value := bytes.Repeat([]byte("blob content shared by two keys "), 8)
+	blobID := blobref.Of(value).ID()
+	isBlob := func(key string) bool { return strings.HasSuffix(key, "blob/"+blobID) }
+
+	var (
+		mu            sync.Mutex
+		holding       bool // the GC's delete of the blob is held
+		deleteReached = make(chan struct{})
+		releaseDelete = make(chan struct{})
+		writerAsked   = make(chan struct{}, 1) // the GC state was read while the delete was held
+	)
+	hb := &hookBackend{Backend: blobstore.NewMemory("").Backend()}
+	hb.before = func(op, key string) {
+		switch {
+		case op == "delete" && isBlob(key):
+			mu.Lock()
+			first := !holding
+			holding = true
+			mu.Unlock()
+			if first {
+				close(deleteReached)
+				<-releaseDelete
+			}
+		case op == "get" && strings.HasSuffix(key, manifest.GCCheckpointKey):
+			mu.Lock()
+			h := holding
+			mu.Unlock()
+			if h {
+				// The GC is inside its delete: only the writer reads the state now.
+				select {
+				case writerAsked <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}
+	store := blobstore.NewWithBackend(hb, "", "db")
+	db, err := OpenDB(ctx, store, DBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	// The blob, unreferenced (say a flush that crashed before its SST was uploaded left it).
+	if _, err := store.Write(ctx, store.BlobPath(blobID), value); err != nil {
+		t.Fatal(err)
+	}
+	wopts := WriterOptions{FlushInterval: -1}
+	wopts.ValueStorage.BlobThreshold = 64
+	wopts.ValueStorage.MinAge = time.Nanosecond // before the fix: the writer always rewrites a reused blob
+	w, err := db.OpenWriter(ctx, wopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const minAge = time.Hour
+	c, err := db.OpenCompactor(ctx, CompactorOptions{
+		GCInterval: time.Nanosecond,
+		BlobGC:     config.BlobGCOptions{Enabled: true, Interval: time.Nanosecond, MinAge: minAge},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{now: time.Now()}
+	c.gc.clock = clock.Now
+
+	// Run GC passes, each 2×MinAge after the last, until one sends the blob's delete.
+	gcDone := make(chan error, 1)
+	reached := false
+	for range 4 {
+		clock.Advance(2 * minAge)
+		go func() { _, err := c.RunGC(ctx); gcDone <- err }()
+		select {
+		case <-deleteReached:
+			reached = true
+		case err := <-gcDone:
+			if err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		break
+	}
+	if !reached {
+		t.Fatal("blob GC never deleted the old unreferenced blob")
+	}
+
+	// The writer reuses the blob while the delete is held.
+	flushDone := make(chan error, 1)
+	go func() {
+		if err := w.Put([]byte("k"), value); err != nil {
+			flushDone <- err
+			return
+		}
+		flushDone <- w.Flush(ctx)
+	}()
+	var flushErr error
+	flushed := false
+	select {
+	case flushErr = <-flushDone:
+		flushed = true
+	case <-writerAsked:
+	}
+	close(releaseDelete)
+	if err := <-gcDone; err != nil {
+		t.Fatalf("RunGC: %v", err)
+	}
+	if !flushed {
+		flushErr = <-flushDone
+	}
+	if flushErr != nil {
+		t.Fatalf("Flush: %v", flushErr)
+	}
+
+	r, err := OpenReader(ctx, store, ReaderOpenOptions{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, ok, err := r.Get(ctx, []byte("k"))
+	if err != nil || !ok || !bytes.Equal(got, value) {
+		t.Fatalf("Get after a flush that reused a blob GC was deleting = %d bytes, %v, %v", len(got), ok, err)
+	}
+	// Later passes leave it alone: an SST refers to it.
+	for range 3 {
+		clock.Advance(2 * minAge)
+		if _, err := c.RunGC(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, ok, err := r.Get(ctx, []byte("k")); err != nil || !ok || !bytes.Equal(got, value) {
+		t.Fatalf("Get after more GC passes = %d bytes, %v, %v", len(got), ok, err)
+	}
+}
