@@ -3,6 +3,7 @@ package isledb
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -206,5 +207,133 @@ func TestBlobGCReuseRace(t *testing.T) {
 	}
 	if got, ok, err := r.Get(ctx, []byte("k")); err != nil || !ok || !bytes.Equal(got, value) {
 		t.Fatalf("Get after more GC passes = %d bytes, %v, %v", len(got), ok, err)
+	}
+}
+
+// TestBlobGCWriterClaimsCandidate: a blob that blob GC has marked and stamped as a
+// candidate, then reused by a flush, is taken back by the writer (removed from the
+// candidates) and never deleted, however many passes follow; the writer does not rewrite it.
+func TestBlobGCWriterClaimsCandidate(t *testing.T) {
+	ctx := context.Background()
+	value := bytes.Repeat([]byte("a candidate reused "), 10)
+	blobID := blobref.Of(value).ID()
+	hash, _ := blobIDHash(blobID)
+	var mu sync.Mutex
+	blobPuts := 0
+	hb := &hookBackend{Backend: blobstore.NewMemory("").Backend()}
+	hb.before = func(op, key string) {
+		if op == "put" && strings.HasSuffix(key, "blob/"+blobID) {
+			mu.Lock()
+			blobPuts++
+			mu.Unlock()
+		}
+	}
+	store := blobstore.NewWithBackend(hb, "", "db")
+	db, err := OpenDB(ctx, store, DBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := store.Write(ctx, store.BlobPath(blobID), value); err != nil {
+		t.Fatal(err)
+	}
+	const minAge = time.Hour
+	c, err := db.OpenCompactor(ctx, CompactorOptions{
+		GCInterval: time.Nanosecond,
+		BlobGC:     config.BlobGCOptions{Enabled: true, Interval: time.Nanosecond, MinAge: minAge},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{now: time.Now()}
+	c.gc.clock = clock.Now
+	state := func() (blobEntry, bool) {
+		t.Helper()
+		ckp, err := c.gc.checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, ok := ckp.blobs[hash]
+		return e, ok
+	}
+	runGC := func() {
+		t.Helper()
+		clock.Advance(2 * minAge)
+		if _, err := c.RunGC(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runGC()
+	if e, ok := state(); !ok || e.state != blobCandidate || e.markedAt != 0 {
+		t.Fatalf("after one pass: %+v, %v; want an unstamped candidate", e, ok)
+	}
+	runGC()
+	if e, ok := state(); !ok || e.state != blobCandidate || e.markedAt == 0 {
+		t.Fatalf("after two passes: %+v, %v; want a stamped candidate", e, ok)
+	}
+
+	wopts := WriterOptions{FlushInterval: -1}
+	wopts.ValueStorage.BlobThreshold = 64
+	w, err := db.OpenWriter(ctx, wopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	blobPuts = 0
+	mu.Unlock()
+	if err := w.Put([]byte("k"), value); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := state(); ok {
+		t.Fatalf("after the flush the blob is still in the blob GC state: %+v", e)
+	}
+	mu.Lock()
+	puts := blobPuts
+	mu.Unlock()
+	if puts != 1 { // the put-if-absent that found it
+		t.Fatalf("the flush sent %d puts of the reused blob, want 1", puts)
+	}
+	for range 4 {
+		runGC()
+	}
+	if st := c.Stats().GC; st.BlobsDeleted != 0 {
+		t.Fatalf("blob GC deleted %d blobs", st.BlobsDeleted)
+	}
+	r, err := OpenReader(ctx, store, ReaderOpenOptions{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if got, ok, err := r.Get(ctx, []byte("k")); err != nil || !ok || !bytes.Equal(got, value) {
+		t.Fatalf("Get = %d bytes, %v, %v", len(got), ok, err)
+	}
+}
+
+// TestBlobGCMinAgeRelation: blob GC's MinAge must be at least the grace period, for both
+// kinds of compactor.
+func TestBlobGCMinAgeRelation(t *testing.T) {
+	blob := config.BlobGCOptions{Enabled: true, MinAge: time.Minute}
+	c := CompactorOptions{GCGracePeriod: 10 * time.Minute, BlobGC: blob}
+	c.EnsureDefaults()
+	if err := c.Validate(); !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), "MinAge") {
+		t.Fatalf("CompactorOptions with MinAge < GCGracePeriod: %v", err)
+	}
+	c.GCGracePeriod = time.Minute
+	if err := c.Validate(); err != nil {
+		t.Fatalf("CompactorOptions with MinAge = GCGracePeriod: %v", err)
+	}
+	r := RetentionCompactorOptions{GCGracePeriod: 10 * time.Minute, BlobGC: blob}
+	r.EnsureDefaults()
+	if err := r.Validate(); !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), "MinAge") {
+		t.Fatalf("RetentionCompactorOptions with MinAge < GCGracePeriod: %v", err)
+	}
+	// Disabled, the relation does not matter; the defaults satisfy it.
+	d := DefaultCompactorOptions()
+	d.BlobGC.Enabled = true
+	if err := d.Validate(); err != nil {
+		t.Fatalf("defaults with blob GC: %v", err)
 	}
 }
