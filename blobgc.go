@@ -53,20 +53,23 @@ import (
 //
 // The writer side (uploadBlobs, on every flush attempt, before the SST is uploaded):
 //
-//	W1. put each blob if absent. A blob that was absent is new: nothing more to do.
-//	W2. for the blobs that existed (reused): load the checkpoint; remove the candidates
-//	    among them (CAS, reloading on a conflict); if any is doomed, wait until it has left
-//	    the state (its delete returned), and load again. The last load is at tW.
-//	W3. check that each reused blob exists, and put it again (if absent) where it does not.
+//	W1. put each blob if absent; one that existed is reused, one that was absent is new.
+//	W2. load the checkpoint; remove the flush's blobs that are candidates (CAS, reloading
+//	    on a conflict); if any is doomed, wait until it has left the state (the sweep's
+//	    delete call, retries included, has returned), and load again. The last load is at
+//	    tW. (New blobs are checked too: a sweep's delete whose reply was lost is retried by
+//	    the store, and may remove a copy W1 created in between.)
+//	W3. check that each reused blob, and each blob seen doomed, exists, and put it again
+//	    (if absent) where it does not.
 //
 // Assumptions. (A) a flush attempt uploads its SST within BlobGC.MinAge of W1 and of tW.
 // CompactorOptions.Validate requires MinAge >= GCGracePeriod, so (A) follows from the
 // grace period's own assumption that a flush attempt takes less than GCGracePeriod: there
 // is one time assumption, not two settings that must agree (the writer has no blob GC
 // setting). (B) clocks (compactors, writers, bucket) agree to well within MinAge. (C) a
-// listing of "sst/" takes less than GCGracePeriod. (D) a delete request has no effect
-// after its reply came back (no delayed duplicate), and a zombie compactor does not sweep
-// concurrently with the live one across a whole flush. (E) writers and compactors use the
+// listing of "sst/" takes less than GCGracePeriod. (D) a delete has no effect once the store
+// call that sent it (its retries included) has returned — no request delayed beyond that —
+// and a zombie compactor does not sweep concurrently with the live one across a flush. (E) writers and compactors use the
 // same GCMarkStorage (DBOptions.GCMarkStorage / CompactorOptions.GCMarkStorage).
 //
 // Why a blob B that an SST X refers to is never deleted while X is in the bucket. (While a
@@ -77,9 +80,10 @@ import (
 // B was a candidate at v0 stamped at s <= now0 - MinAge, and L showed nothing referring to B.
 //
 //  1. X was uploaded before L started: L shows X, so D cannot doom B. Otherwise:
-//  2. B is new (W1 created it at tP): D also needs B's modification time tP <= now0 -
-//     MinAge; by (A) X was uploaded by tP + MinAge <= now0, before L: case 1.
-//  3. B was reused, and W2's last load or CAS (at tW, seeing version vW) came after D: the
+//  2. B is new (W1 created it at tP) and W2 never saw it doomed: D, if after tW, also needs
+//     B's modification time tP <= now0 - MinAge; by (A) X was uploaded by tP + MinAge <=
+//     now0, before L: case 1. (If D came before tW, as in case 3.)
+//  3. B was reused or seen doomed, and W2's last load or CAS (at tW, seeing vW) came after D: the
 //     writer saw B doomed (and waited), or no longer in the state, which happens only once
 //     B's delete has returned: W3 finds B missing and puts it again, and the next deletion
 //     of that copy needs another D, after tW: case 4.
@@ -303,28 +307,29 @@ func (g *collector) sweep(ctx context.Context, st *GCStats) error {
 	return nil
 }
 
-// claimReusedBlobs is the writer's step W2 for the blobs hashes, which a flush reuses: it
-// removes those that are candidates from the blob GC state and returns how many are
-// doomed (being deleted; the caller waits and calls again).
-func claimReusedBlobs(ctx context.Context, marks manifest.GCMarkStorage, hashes [][32]byte) (int, error) {
+// claimBlobs is the writer's step W2 for the blobs hashes of a flush: it removes those that
+// are candidates from the blob GC state and returns those that are doomed (being deleted;
+// the caller waits and calls again).
+func claimBlobs(ctx context.Context, marks manifest.GCMarkStorage, hashes [][32]byte) ([][32]byte, error) {
 	for range maxCASAttempts {
 		data, tok, exists, err := marks.LoadGCCheckpoint(ctx)
 		if err != nil {
-			return 0, fmt.Errorf("load the blob GC state: %w", err)
+			return nil, fmt.Errorf("load the blob GC state: %w", err)
 		}
 		if !exists {
-			return 0, nil
+			return nil, nil
 		}
 		c, err := decodeGCCheckpoint(data)
 		if err != nil {
-			return 0, fmt.Errorf("load the blob GC state: %w", err)
+			return nil, fmt.Errorf("load the blob GC state: %w", err)
 		}
-		doomed, changed := 0, false
+		var doomed [][32]byte
+		changed := false
 		for _, h := range hashes {
 			switch e, ok := c.blobs[h]; {
 			case !ok:
 			case e.state == blobDoomed:
-				doomed++
+				doomed = append(doomed, h)
 			default:
 				delete(c.blobs, h)
 				changed = true
@@ -338,11 +343,11 @@ func claimReusedBlobs(ctx context.Context, marks manifest.GCMarkStorage, hashes 
 			continue
 		}
 		if err != nil {
-			return 0, fmt.Errorf("store the blob GC state: %w", err)
+			return nil, fmt.Errorf("store the blob GC state: %w", err)
 		}
 		return doomed, nil
 	}
-	return 0, fmt.Errorf("store the blob GC state: %w: gave up after %d attempts", manifest.ErrConflict, maxCASAttempts)
+	return nil, fmt.Errorf("store the blob GC state: %w: gave up after %d attempts", manifest.ErrConflict, maxCASAttempts)
 }
 
 // blobHash parses "blob/<64 hex digits>".

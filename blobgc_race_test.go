@@ -337,3 +337,152 @@ func TestBlobGCMinAgeRelation(t *testing.T) {
 		t.Fatalf("defaults with blob GC: %v", err)
 	}
 }
+
+// transientErr is a failure the store retries.
+type transientErr struct{}
+
+func (transientErr) Error() string   { return "test: reply lost" }
+func (transientErr) Transient() bool { return true }
+
+// TestBlobGCLostDeleteReply: blob GC's delete of a doomed blob lands but its reply is lost,
+// so the store sends it again. In between, a flush puts the same content: its put-if-absent
+// succeeds (the blob is gone), and the retried delete then removes the new copy. The writer
+// must see the blob doomed, wait for the sweep to end, and put it back before publishing.
+func TestBlobGCLostDeleteReply(t *testing.T) {
+	ctx := context.Background()
+	value := bytes.Repeat([]byte("deleted twice "), 12)
+	blobID := blobref.Of(value).ID()
+	isBlob := func(key string) bool { return strings.HasSuffix(key, "blob/"+blobID) }
+	var (
+		mu          sync.Mutex
+		deletes     int
+		landed      = make(chan struct{})
+		release     = make(chan struct{})
+		writerAsked = make(chan struct{}, 1)
+	)
+	inner := blobstore.NewMemory("").Backend()
+	hb := &hookBackend{Backend: inner}
+	hb.before = func(op, key string) {
+		if op == "get" && strings.HasSuffix(key, manifest.GCCheckpointKey) {
+			mu.Lock()
+			held := deletes == 1
+			mu.Unlock()
+			if held {
+				select {
+				case writerAsked <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}
+	lossy := &lossyDelete{Backend: hb, match: isBlob, mu: &mu, n: &deletes, landed: landed, release: release}
+	store := blobstore.NewWithBackend(lossy, "", "db")
+	store.SetRetryPolicy(blobstore.RetryPolicy{MaxAttempts: 4, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	db, err := OpenDB(ctx, store, DBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := store.Write(ctx, store.BlobPath(blobID), value); err != nil {
+		t.Fatal(err)
+	}
+	wopts := WriterOptions{FlushInterval: -1}
+	wopts.ValueStorage.BlobThreshold = 64
+	w, err := db.OpenWriter(ctx, wopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const minAge = time.Hour
+	c, err := db.OpenCompactor(ctx, CompactorOptions{
+		GCInterval: time.Nanosecond,
+		BlobGC:     config.BlobGCOptions{Enabled: true, Interval: time.Nanosecond, MinAge: minAge},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{now: time.Now()}
+	c.gc.clock = clock.Now
+	gcDone := make(chan error, 1)
+	reached := false
+	for range 4 {
+		clock.Advance(2 * minAge)
+		go func() { _, err := c.RunGC(ctx); gcDone <- err }()
+		select {
+		case <-landed:
+			reached = true
+		case err := <-gcDone:
+			if err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		break
+	}
+	if !reached {
+		t.Fatal("blob GC never deleted the old unreferenced blob")
+	}
+	flushDone := make(chan error, 1)
+	go func() {
+		if err := w.Put([]byte("k"), value); err != nil {
+			flushDone <- err
+			return
+		}
+		flushDone <- w.Flush(ctx)
+	}()
+	var flushErr error
+	flushed := false
+	select {
+	case flushErr = <-flushDone:
+		flushed = true
+	case <-writerAsked:
+	}
+	close(release) // the lost reply arrives as an error; the store sends the delete again
+	if err := <-gcDone; err != nil {
+		t.Fatalf("RunGC: %v", err)
+	}
+	if !flushed {
+		flushErr = <-flushDone
+	}
+	if flushErr != nil {
+		t.Fatalf("Flush: %v", flushErr)
+	}
+	r, err := OpenReader(ctx, store, ReaderOpenOptions{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if got, ok, err := r.Get(ctx, []byte("k")); err != nil || !ok || !bytes.Equal(got, value) {
+		t.Fatalf("Get = %d bytes, %v, %v", len(got), ok, err)
+	}
+}
+
+// lossyDelete lets the first delete of a matching key land, then holds its reply until
+// release is closed and reports it lost (a transient error, which the store retries).
+type lossyDelete struct {
+	blobstore.Backend
+	match   func(string) bool
+	mu      *sync.Mutex
+	n       *int
+	landed  chan struct{}
+	release chan struct{}
+}
+
+func (l *lossyDelete) Delete(ctx context.Context, key string) error {
+	if !l.match(key) {
+		return l.Backend.Delete(ctx, key)
+	}
+	l.mu.Lock()
+	*l.n++
+	first := *l.n == 1
+	l.mu.Unlock()
+	err := l.Backend.Delete(ctx, key)
+	if first && err == nil {
+		close(l.landed)
+		<-l.release
+		l.mu.Lock()
+		*l.n = 2
+		l.mu.Unlock()
+		return transientErr{}
+	}
+	return err
+}

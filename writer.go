@@ -516,9 +516,9 @@ func (w *Writer) build(mt *memtable.Memtable) (*builtSST, error) {
 // blobUploadConcurrency bounds the blob PUTs of one flush in flight.
 const blobUploadConcurrency = 8
 
-// uploadBlobs writes each blob once (put-if-absent: an existing blob has the same content).
-// The blobs that already existed are taken back from blob GC (keepReusedBlobs) before
-// uploadBlobs returns, so before the SST that refers to them is uploaded.
+// uploadBlobs writes each blob once (put-if-absent: an existing blob has the same content),
+// then runs the writer's side of the blob GC protocol (keepBlobs) before uploadBlobs
+// returns, so before the SST that refers to the blobs is uploaded.
 func (w *Writer) uploadBlobs(ctx context.Context, blobs []pendingBlob) error {
 	if len(blobs) == 0 {
 		return nil
@@ -532,46 +532,50 @@ func (w *Writer) uploadBlobs(ctx context.Context, blobs []pendingBlob) error {
 		}
 	}
 	var mu sync.Mutex
-	var reused []pendingBlob
+	reused := map[string]bool{}
 	err := forEachBlob(unique, func(b pendingBlob) error {
 		_, err := w.store.WriteIfNotExist(ctx, w.store.BlobPath(b.id), b.value)
 		if errors.Is(err, blobstore.ErrPreconditionFailed) {
 			mu.Lock()
-			reused = append(reused, b)
+			reused[b.id] = true
 			mu.Unlock()
 			return nil
 		}
 		return err
 	})
-	if err != nil || len(reused) == 0 {
+	if err != nil {
 		return err
 	}
-	return w.keepReusedBlobs(ctx, reused)
+	return w.keepBlobs(ctx, unique, reused)
 }
 
-// keepReusedBlobs runs steps W2 and W3 of the blob GC protocol (blobgc.go) for blobs that
-// existed before this flush: blob GC may have chosen them for deletion. It removes them from
-// the candidates, waits (at most maxDoomedWait) for the deletion of any that are doomed to
-// finish, and then puts back any that is gone.
-func (w *Writer) keepReusedBlobs(ctx context.Context, blobs []pendingBlob) error {
+// keepBlobs runs steps W2 and W3 of the blob GC protocol (blobgc.go) for the blobs of a
+// flush, of which those in reused existed before it: it takes them back from blob GC's
+// candidates, waits (at most maxDoomedWait) for the deletion of any that are doomed to
+// finish, and then puts back any reused or doomed blob that is gone.
+func (w *Writer) keepBlobs(ctx context.Context, blobs []pendingBlob, reused map[string]bool) error {
 	hashes := make([][32]byte, 0, len(blobs))
 	for _, b := range blobs {
 		if h, ok := blobIDHash(b.id); ok {
 			hashes = append(hashes, h)
 		}
 	}
+	check := map[[32]byte]bool{} // blobs seen doomed
 	wait := 10 * time.Millisecond
 	deadline := time.Now().Add(maxDoomedWait)
 	for {
-		doomed, err := claimReusedBlobs(ctx, w.db.gcmarks, hashes)
+		doomed, err := claimBlobs(ctx, w.db.gcmarks, hashes)
 		if err != nil {
-			return fmt.Errorf("isledb: flush: keep reused blobs: %w", err)
+			return fmt.Errorf("isledb: flush: keep blobs from blob GC: %w", err)
 		}
-		if doomed == 0 {
+		if len(doomed) == 0 {
 			break
 		}
+		for _, h := range doomed {
+			check[h] = true
+		}
 		if !time.Now().Before(deadline) {
-			return fmt.Errorf("isledb: flush: %w: %d reused blob(s) still doomed after %v", errBlobBeingDeleted, doomed, maxDoomedWait)
+			return fmt.Errorf("isledb: flush: %w: %d blob(s) still doomed after %v", errBlobBeingDeleted, len(doomed), maxDoomedWait)
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -582,7 +586,13 @@ func (w *Writer) keepReusedBlobs(ctx context.Context, blobs []pendingBlob) error
 		}
 		wait = min(2*wait, time.Second)
 	}
-	return forEachBlob(blobs, func(b pendingBlob) error {
+	var again []pendingBlob
+	for _, b := range blobs {
+		if h, _ := blobIDHash(b.id); reused[b.id] || check[h] {
+			again = append(again, b)
+		}
+	}
+	return forEachBlob(again, func(b pendingBlob) error {
 		key := w.store.BlobPath(b.id)
 		ok, err := w.store.Exists(ctx, key)
 		if err != nil || ok {
