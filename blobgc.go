@@ -53,24 +53,30 @@ import (
 //
 // The writer side (uploadBlobs, on every flush attempt, before the SST is uploaded):
 //
+//	W0. load the checkpoint (as in W2; nothing to wait for yet): note which of the flush's
+//	    blobs are doomed, and blobsDeleted, which every sweep that removes a blob from the
+//	    state increases.
 //	W1. put each blob if absent; one that existed is reused, one that was absent is new.
 //	W2. load the checkpoint; remove the flush's blobs that are candidates (CAS, reloading
 //	    on a conflict); if any is doomed, wait until it has left the state (the sweep's
 //	    delete call, retries included, has returned), and load again. The last load is at
-//	    tW. (New blobs are checked too: a sweep's delete whose reply was lost is retried by
-//	    the store, and may remove a copy W1 created in between.)
-//	W3. check that each reused blob, and each blob seen doomed, exists, and put it again
-//	    (if absent) where it does not.
-//
+//	    tW.
+//	W3. check that each reused blob, and each blob seen doomed, exists — every blob of the
+//	    flush if blobsDeleted changed since W0 — and put it again (if absent) where it
+//	    does not. (A sweep's delete whose reply was lost is sent again by the store, and may
+//	    remove a copy that W1 created in between; that sweep either still dooms the blob
+//	    at W2, or has removed it from the state, and so changed blobsDeleted, since W0.)
+
 // Assumptions. (A) a flush attempt uploads its SST within BlobGC.MinAge of W1 and of tW.
 // CompactorOptions.Validate requires MinAge >= GCGracePeriod, so (A) follows from the
 // grace period's own assumption that a flush attempt takes less than GCGracePeriod: there
 // is one time assumption, not two settings that must agree (the writer has no blob GC
 // setting). (B) clocks (compactors, writers, bucket) agree to well within MinAge. (C) a
-// listing of "sst/" takes less than GCGracePeriod. (D) a delete has no effect once the store
-// call that sent it (its retries included) has returned — no request delayed beyond that —
-// and a zombie compactor does not sweep concurrently with the live one across a flush. (E) writers and compactors use the
-// same GCMarkStorage (DBOptions.GCMarkStorage / CompactorOptions.GCMarkStorage).
+// listing of "sst/" takes less than GCGracePeriod. (D) a delete has no effect once the
+// store call that sent it (its retries included) has returned — no request delayed beyond
+// that — and a zombie compactor does not sweep concurrently with the live one across a
+// flush. (E) writers and compactors use the same GCMarkStorage (DBOptions.GCMarkStorage,
+// CompactorOptions.GCMarkStorage).
 //
 // Why a blob B that an SST X refers to is never deleted while X is in the bucket. (While a
 // compaction rewrites X, its output, which refers to B too, is uploaded before X leaves the
@@ -80,14 +86,15 @@ import (
 // B was a candidate at v0 stamped at s <= now0 - MinAge, and L showed nothing referring to B.
 //
 //  1. X was uploaded before L started: L shows X, so D cannot doom B. Otherwise:
-//  2. B is new (W1 created it at tP) and W2 never saw it doomed: D, if after tW, also needs
-//     B's modification time tP <= now0 - MinAge; by (A) X was uploaded by tP + MinAge <=
-//     now0, before L: case 1. (If D came before tW, as in case 3.)
-//  3. B was reused or seen doomed, and W2's last load or CAS (at tW, seeing vW) came after D: the
-//     writer saw B doomed (and waited), or no longer in the state, which happens only once
-//     B's delete has returned: W3 finds B missing and puts it again, and the next deletion
-//     of that copy needs another D, after tW: case 4.
-//  4. B was reused, and tW came before D. D directly follows v0, so vW is v0 or older. B
+//  2. W2's last look (at tW, seeing version vW) came after D: at vW the writer saw B doomed
+//     (and waited), or gone from the state, which happens only once B's delete call has
+//     returned; and either B was doomed at W0 or W2, or the sweep removed it from the state
+//     after W0, changing blobsDeleted. So W3 checks B, finds it missing and puts it again;
+//     deleting that copy needs another D, after tW: case 3 or 4.
+//  3. tW came before D, and B is new (W1 created it at tP): D also needs B's modification
+//     time tP <= now0 - MinAge; by (A) X was uploaded by tP + MinAge <= now0, before L:
+//     case 1.
+//  4. tW came before D, and B was reused. D directly follows v0, so vW is v0 or older. B
 //     was in no state at vW (the writer removed it, or found it absent) but a stamped
 //     candidate at v0, so a CAS after the writer's look at vW, hence after tW, made it a
 //     candidate again, and the stamp s was read after a load that saw that CAS: s > tW.
@@ -307,21 +314,22 @@ func (g *collector) sweep(ctx context.Context, st *GCStats) error {
 	return nil
 }
 
-// claimBlobs is the writer's step W2 for the blobs hashes of a flush: it removes those that
-// are candidates from the blob GC state and returns those that are doomed (being deleted;
-// the caller waits and calls again).
-func claimBlobs(ctx context.Context, marks manifest.GCMarkStorage, hashes [][32]byte) ([][32]byte, error) {
+// claimBlobs is the writer's step W0/W2 for the blobs hashes of a flush: it removes those
+// that are candidates from the blob GC state and returns those that are doomed (being
+// deleted; the caller waits and calls again), and the checkpoint's count of blobs deleted
+// (which grows with every sweep that removes a blob from the state).
+func claimBlobs(ctx context.Context, marks manifest.GCMarkStorage, hashes [][32]byte) ([][32]byte, uint64, error) {
 	for range maxCASAttempts {
 		data, tok, exists, err := marks.LoadGCCheckpoint(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("load the blob GC state: %w", err)
+			return nil, 0, fmt.Errorf("load the blob GC state: %w", err)
 		}
 		if !exists {
-			return nil, nil
+			return nil, 0, nil
 		}
 		c, err := decodeGCCheckpoint(data)
 		if err != nil {
-			return nil, fmt.Errorf("load the blob GC state: %w", err)
+			return nil, 0, fmt.Errorf("load the blob GC state: %w", err)
 		}
 		var doomed [][32]byte
 		changed := false
@@ -336,18 +344,18 @@ func claimBlobs(ctx context.Context, marks manifest.GCMarkStorage, hashes [][32]
 			}
 		}
 		if !changed {
-			return doomed, nil
+			return doomed, c.blobsDeleted, nil
 		}
 		err = marks.StoreGCCheckpoint(ctx, encodeGCCheckpoint(c), tok, true)
 		if errors.Is(err, manifest.ErrConflict) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("store the blob GC state: %w", err)
+			return nil, 0, fmt.Errorf("store the blob GC state: %w", err)
 		}
-		return doomed, nil
+		return doomed, c.blobsDeleted, nil
 	}
-	return nil, fmt.Errorf("store the blob GC state: %w: gave up after %d attempts", manifest.ErrConflict, maxCASAttempts)
+	return nil, 0, fmt.Errorf("store the blob GC state: %w: gave up after %d attempts", manifest.ErrConflict, maxCASAttempts)
 }
 
 // blobHash parses "blob/<64 hex digits>".

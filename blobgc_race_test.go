@@ -486,3 +486,135 @@ func (l *lossyDelete) Delete(ctx context.Context, key string) error {
 	}
 	return err
 }
+
+// TestBlobGCLostDeleteReplyBeforeLook: like TestBlobGCLostDeleteReply, but the sweep's
+// retried delete and its removal of the blob from the GC state both happen after the
+// writer's put-if-absent created a new copy and before the writer looks at the GC state
+// again; the blob was not doomed when the writer first looked. The writer must notice the
+// sweep (the checkpoint's count of deleted blobs moved) and put the blob back.
+func TestBlobGCLostDeleteReplyBeforeLook(t *testing.T) {
+	ctx := context.Background()
+	value := bytes.Repeat([]byte("deleted twice, unseen "), 10)
+	blobID := blobref.Of(value).ID()
+	isBlob := func(key string) bool { return strings.HasSuffix(key, "blob/"+blobID) }
+	var (
+		mu          sync.Mutex
+		phase       int // 1: the writer is flushing; 2: its blob put is going through
+		deletes     int
+		writerAtPut = make(chan struct{})
+		putGo       = make(chan struct{})
+		landed      = make(chan struct{})
+		release     = make(chan struct{})
+		gcDone      = make(chan error, 1)
+		gcFinished  = make(chan struct{})
+	)
+	hb := &hookBackend{Backend: blobstore.NewMemory("").Backend()}
+	hb.before = func(op, key string) {
+		mu.Lock()
+		p := phase
+		mu.Unlock()
+		switch {
+		case p == 1 && op == "put" && isBlob(key):
+			close(writerAtPut)
+			<-putGo // held while blob GC marks, stamps and dooms the blob
+			mu.Lock()
+			phase = 2 // blob GC is held inside its delete: only the writer reads now
+			mu.Unlock()
+		case p == 2 && op == "get" && strings.HasSuffix(key, manifest.GCCheckpointKey):
+			// The writer's look after its put (blob GC is held inside its delete): let the
+			// sweep finish first.
+			mu.Lock()
+			phase = 3
+			mu.Unlock()
+			close(release)
+			<-gcFinished
+		}
+	}
+	lossy := &lossyDelete{Backend: hb, match: isBlob, mu: &mu, n: &deletes, landed: landed, release: release}
+	store := blobstore.NewWithBackend(lossy, "", "db")
+	store.SetRetryPolicy(blobstore.RetryPolicy{MaxAttempts: 4, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	db, err := OpenDB(ctx, store, DBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := store.Write(ctx, store.BlobPath(blobID), value); err != nil {
+		t.Fatal(err)
+	}
+	wopts := WriterOptions{FlushInterval: -1}
+	wopts.ValueStorage.BlobThreshold = 64
+	w, err := db.OpenWriter(ctx, wopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const minAge = time.Hour
+	c, err := db.OpenCompactor(ctx, CompactorOptions{
+		GCInterval: time.Nanosecond,
+		BlobGC:     config.BlobGCOptions{Enabled: true, Interval: time.Nanosecond, MinAge: minAge},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{now: time.Now()}
+	c.gc.clock = clock.Now
+
+	// The writer looks at the GC state (nothing there yet), then is held at its blob put.
+	mu.Lock()
+	phase = 1
+	mu.Unlock()
+	flushDone := make(chan error, 1)
+	go func() {
+		if err := w.Put([]byte("k"), value); err != nil {
+			flushDone <- err
+			return
+		}
+		flushDone <- w.Flush(ctx)
+	}()
+	select {
+	case <-writerAtPut:
+	case err := <-flushDone:
+		t.Fatalf("the flush did not put the blob: %v", err)
+	}
+	// Blob GC marks, stamps and dooms the blob; its delete lands and the reply is held.
+	reached := false
+	for range 4 {
+		clock.Advance(2 * minAge)
+		go func() { _, err := c.RunGC(ctx); gcDone <- err }()
+		select {
+		case <-landed:
+			reached = true
+		case err := <-gcDone:
+			if err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		break
+	}
+	if !reached {
+		t.Fatal("blob GC never deleted the old unreferenced blob")
+	}
+	// The writer's put-if-absent now creates a new copy; its next look at the GC state
+	// releases the lost reply and waits until the sweep (retried delete included) is over.
+	var gcErr error
+	go func() {
+		gcErr = <-gcDone
+		close(gcFinished)
+	}()
+	close(putGo)
+	if err := <-flushDone; err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	<-gcFinished
+	if gcErr != nil {
+		t.Fatalf("RunGC: %v", gcErr)
+	}
+	r, err := OpenReader(ctx, store, ReaderOpenOptions{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if got, ok, err := r.Get(ctx, []byte("k")); err != nil || !ok || !bytes.Equal(got, value) {
+		t.Fatalf("Get = %d bytes, %v, %v", len(got), ok, err)
+	}
+}

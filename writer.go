@@ -517,8 +517,8 @@ func (w *Writer) build(mt *memtable.Memtable) (*builtSST, error) {
 const blobUploadConcurrency = 8
 
 // uploadBlobs writes each blob once (put-if-absent: an existing blob has the same content),
-// then runs the writer's side of the blob GC protocol (keepBlobs) before uploadBlobs
-// returns, so before the SST that refers to the blobs is uploaded.
+// inside the writer's side of the blob GC protocol (blobgc.go: W0 here, W1, then W2 and W3
+// in keepBlobs), all before the SST that refers to the blobs is uploaded.
 func (w *Writer) uploadBlobs(ctx context.Context, blobs []pendingBlob) error {
 	if len(blobs) == 0 {
 		return nil
@@ -531,9 +531,20 @@ func (w *Writer) uploadBlobs(ctx context.Context, blobs []pendingBlob) error {
 			unique = append(unique, b)
 		}
 	}
+	hashes := make([][32]byte, 0, len(unique))
+	for _, b := range unique {
+		if h, ok := blobIDHash(b.id); ok {
+			hashes = append(hashes, h)
+		}
+	}
+	// W0: what blob GC is deleting before the blobs are put.
+	doomed0, deleted0, err := claimBlobs(ctx, w.db.gcmarks, hashes)
+	if err != nil {
+		return fmt.Errorf("isledb: flush: keep blobs from blob GC: %w", err)
+	}
 	var mu sync.Mutex
 	reused := map[string]bool{}
-	err := forEachBlob(unique, func(b pendingBlob) error {
+	err = forEachBlob(unique, func(b pendingBlob) error {
 		_, err := w.store.WriteIfNotExist(ctx, w.store.BlobPath(b.id), b.value)
 		if errors.Is(err, blobstore.ErrPreconditionFailed) {
 			mu.Lock()
@@ -546,28 +557,28 @@ func (w *Writer) uploadBlobs(ctx context.Context, blobs []pendingBlob) error {
 	if err != nil {
 		return err
 	}
-	return w.keepBlobs(ctx, unique, reused)
+	return w.keepBlobs(ctx, unique, hashes, reused, doomed0, deleted0)
 }
 
 // keepBlobs runs steps W2 and W3 of the blob GC protocol (blobgc.go) for the blobs of a
-// flush, of which those in reused existed before it: it takes them back from blob GC's
-// candidates, waits (at most maxDoomedWait) for the deletion of any that are doomed to
-// finish, and then puts back any reused or doomed blob that is gone.
-func (w *Writer) keepBlobs(ctx context.Context, blobs []pendingBlob, reused map[string]bool) error {
-	hashes := make([][32]byte, 0, len(blobs))
-	for _, b := range blobs {
-		if h, ok := blobIDHash(b.id); ok {
-			hashes = append(hashes, h)
-		}
-	}
+// flush (hashes: theirs), of which those in reused existed before it; doomed0 and deleted0
+// are what W0 saw. It takes the blobs back from blob GC's candidates, waits (at most
+// maxDoomedWait) for the deletion of any that are doomed to finish, and then puts back any
+// blob blob GC may have deleted.
+func (w *Writer) keepBlobs(ctx context.Context, blobs []pendingBlob, hashes [][32]byte, reused map[string]bool, doomed0 [][32]byte, deleted0 uint64) error {
 	check := map[[32]byte]bool{} // blobs seen doomed
+	for _, h := range doomed0 {
+		check[h] = true
+	}
 	wait := 10 * time.Millisecond
 	deadline := time.Now().Add(maxDoomedWait)
+	var deleted uint64
 	for {
-		doomed, err := claimBlobs(ctx, w.db.gcmarks, hashes)
+		doomed, n, err := claimBlobs(ctx, w.db.gcmarks, hashes)
 		if err != nil {
 			return fmt.Errorf("isledb: flush: keep blobs from blob GC: %w", err)
 		}
+		deleted = n
 		if len(doomed) == 0 {
 			break
 		}
@@ -588,7 +599,7 @@ func (w *Writer) keepBlobs(ctx context.Context, blobs []pendingBlob, reused map[
 	}
 	var again []pendingBlob
 	for _, b := range blobs {
-		if h, _ := blobIDHash(b.id); reused[b.id] || check[h] {
+		if h, _ := blobIDHash(b.id); reused[b.id] || check[h] || deleted != deleted0 {
 			again = append(again, b)
 		}
 	}
