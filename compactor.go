@@ -63,7 +63,8 @@ type CompactorOptions struct {
 	// OwnerID names this compactor in its fence claim. Default: "<hostname>-<pid>".
 	OwnerID string
 	// GCMarkStorage keeps the pending delete marks and GC checkpoint. Default: the DB's
-	// (DBOptions.GCMarkStorage, else the bucket).
+	// (DBOptions.GCMarkStorage, else the bucket). With BlobGC enabled it must be the
+	// storage the writers' DB uses: writers protect the blobs they reuse through it.
 	GCMarkStorage manifest.GCMarkStorage
 
 	// Signer, when set, signs every output SST (needed when readers verify signatures).
@@ -77,7 +78,9 @@ type CompactorOptions struct {
 	// cycle that compacted always runs one). Default: 1 min.
 	GCInterval time.Duration
 	// BlobGC enables the deletion of blobs no SST references (docs/compaction.md). Default:
-	// disabled; when enabled, Interval defaults to 1h and MinAge to 24h.
+	// disabled; when enabled, Interval defaults to 1h and MinAge to 24h. MinAge must be at
+	// least GCGracePeriod. Writers take part in blob GC through GCMarkStorage, which must
+	// be the one the writers' DB uses.
 	BlobGC config.BlobGCOptions
 	// Logger receives errors of the background loop. Default: discard.
 	Logger *slog.Logger
@@ -179,6 +182,12 @@ func validateGC(grace, interval time.Duration, blob config.BlobGCOptions) []erro
 	}
 	if blob.Interval < 0 || blob.MinAge < 0 {
 		errs = append(errs, fmt.Errorf("BlobGC Interval %v and MinAge %v must not be negative", blob.Interval, blob.MinAge))
+	}
+	if blob.Enabled && blob.MinAge < grace {
+		// Blob GC assumes a flush attempt uploads its SST within MinAge of writing (or
+		// taking back) its blobs; with MinAge >= GCGracePeriod that follows from the grace
+		// period's own assumption about flushes (blobgc.go).
+		errs = append(errs, fmt.Errorf("BlobGC MinAge %v: want at least GCGracePeriod %v", blob.MinAge, grace))
 	}
 	return errs
 }

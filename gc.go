@@ -3,7 +3,6 @@ package isledb
 import (
 	"context"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -17,8 +16,6 @@ import (
 	"github.com/isledb/isledb/blobstore"
 	"github.com/isledb/isledb/config"
 	"github.com/isledb/isledb/internal/base"
-	"github.com/isledb/isledb/internal/blobref"
-	"github.com/isledb/isledb/internal/compaction"
 	"github.com/isledb/isledb/manifest"
 )
 
@@ -51,13 +48,8 @@ import (
 // manifest within the grace period of uploading it (the writer re-uploads on every retry),
 // and that clocks agree to well within the grace period.
 //
-// Blob GC (BlobGC.Enabled) runs at most every BlobGC.Interval (the GC checkpoint,
-// "gc/checkpoint", records when it last ran, so a restarted compactor honours the interval).
-// It collects the blob references of every SST object in the bucket, live, pending deletion
-// or orphan (SSTs are immutable, so each is read once per compactor and the result cached;
-// SSTs whose metadata says they hold no reference are skipped), lists "blob/", and deletes
-// the blobs no SST references that are older than BlobGC.MinAge, after listing "sst/" once
-// more and reading any SST that appeared meanwhile.
+// Blob GC (BlobGC.Enabled) is a mark-then-sweep serialized with the writers through the GC
+// checkpoint; its protocol and the argument for its safety are in blobgc.go.
 
 // GCStats counts the work of garbage collection: of one pass (RunGC) or, in compactor
 // stats, of all passes so far.
@@ -362,183 +354,6 @@ func parseSSTID(id string) (epoch, seqHi uint64, ok bool) {
 	return e, s, err1 == nil && err2 == nil
 }
 
-// blobPass runs blob GC if it is enabled and due. objs are the SST objects the pass left in
-// the bucket and marks the marks it stored.
-func (g *collector) blobPass(ctx context.Context, m *manifest.Manifest, objs map[string]blobstore.ObjectInfo, marks gcMarks, st *GCStats) error {
-	if !g.opts.blob.Enabled {
-		return nil
-	}
-	ckp, err := g.checkpoint(ctx)
-	if err != nil {
-		return err
-	}
-	now := g.clock()
-	if !g.lastBlob.IsZero() && now.Sub(g.lastBlob) < g.opts.blob.Interval {
-		return nil
-	}
-	liveRefs := make(map[string]bool, len(objs)) // live SST id → whether it holds blob refs
-	for _, s := range allSSTs(m) {
-		liveRefs[s.ID] = s.HasBlobRefs
-	}
-	referenced := map[[32]byte]struct{}{}
-	add := func(id string, size int64) error {
-		refs, ok := g.refs[id]
-		if !ok {
-			err := compaction.BlobRefs(ctx, g.store, id, size, func(v []byte) error {
-				r, err := blobref.Decode(v)
-				if err != nil {
-					return base.CorruptionErrorf(g.store.SSTPath(id), -1, "blob reference: %v", err)
-				}
-				refs = append(refs, r.Hash)
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("isledb: blob gc: %w", err)
-			}
-			g.refs[id] = refs
-		}
-		for _, h := range refs {
-			referenced[h] = struct{}{}
-		}
-		return nil
-	}
-	for id, obj := range objs {
-		if refs, ok := liveRefs[id]; ok && !refs {
-			continue
-		}
-		if mk, ok := marks[id]; ok && mk.flags&markRefsKnown != 0 && mk.flags&markBlobRefs == 0 {
-			continue
-		}
-		if err := add(id, obj.Size); err != nil {
-			return err
-		}
-	}
-	blobs, err := g.store.ListBlobFiles(ctx)
-	if err != nil {
-		return fmt.Errorf("isledb: blob gc: list blobs: %w", err)
-	}
-	var cands []blobstore.ObjectInfo
-	for _, b := range blobs {
-		h, ok := blobHash(b.Key)
-		if !ok {
-			continue // not a name blob GC understands: leave it
-		}
-		if _, ref := referenced[h]; !ref && now.Sub(b.ModTime) >= g.opts.blob.MinAge {
-			cands = append(cands, b)
-		}
-	}
-	// SSTs uploaded since the first listing (flushes that may reuse an old blob) count too.
-	again, err := g.listSSTs(ctx)
-	if err != nil {
-		return err
-	}
-	for id, obj := range again {
-		if _, seen := objs[id]; !seen {
-			if err := add(id, obj.Size); err != nil {
-				return err
-			}
-		}
-	}
-	for id := range g.refs {
-		if _, ok := again[id]; !ok {
-			delete(g.refs, id)
-		}
-	}
-	var keys []string
-	var sizes []int64
-	for _, b := range cands {
-		if h, _ := blobHash(b.Key); !has(referenced, h) {
-			keys = append(keys, b.Key)
-			sizes = append(sizes, b.Size)
-		}
-	}
-	derr := g.store.BatchDelete(ctx, keys)
-	var be *blobstore.BatchDeleteError
-	if derr != nil && !errors.As(derr, &be) {
-		return fmt.Errorf("isledb: blob gc: delete: %w", derr)
-	}
-	for i, k := range keys {
-		if be == nil || be.Failed[k] == nil {
-			st.BlobsDeleted++
-			st.BlobBytesDeleted += sizes[i]
-		}
-	}
-	g.lastBlob = now
-	ckp.lastBlobGC = now.UnixNano()
-	ckp.logSeq = m.LogSeq
-	ckp.blobsDeleted += uint64(st.BlobsDeleted)
-	if err := g.storeCheckpoint(ctx, ckp); err != nil {
-		return err
-	}
-	if derr != nil {
-		return fmt.Errorf("isledb: blob gc: delete: %w", derr)
-	}
-	return nil
-}
-
-func has(set map[[32]byte]struct{}, h [32]byte) bool { _, ok := set[h]; return ok }
-
-// blobHash parses "blob/<64 hex digits>".
-func blobHash(key string) ([32]byte, bool) {
-	var h [32]byte
-	s, ok := strings.CutPrefix(key, "blob/")
-	if !ok || len(s) != 64 {
-		return h, false
-	}
-	if _, err := hex.Decode(h[:], []byte(s)); err != nil {
-		return h, false
-	}
-	return h, true
-}
-
-// checkpoint loads the GC checkpoint the first time it is needed.
-func (g *collector) checkpoint(ctx context.Context) (gcCheckpoint, error) {
-	data, _, exists, err := g.marks.LoadGCCheckpoint(ctx)
-	if err != nil {
-		return gcCheckpoint{}, fmt.Errorf("isledb: gc: load checkpoint: %w", err)
-	}
-	var c gcCheckpoint
-	if exists {
-		if c, err = decodeGCCheckpoint(data); err != nil {
-			return gcCheckpoint{}, fmt.Errorf("isledb: gc: %w", err)
-		}
-	}
-	if !g.loadedCkp {
-		g.loadedCkp = true
-		if c.lastBlobGC > 0 {
-			g.lastBlob = time.Unix(0, c.lastBlobGC)
-		}
-	}
-	return c, nil
-}
-
-// storeCheckpoint stores c, merging it with a concurrent update (the later times win).
-func (g *collector) storeCheckpoint(ctx context.Context, c gcCheckpoint) error {
-	for range maxCASAttempts {
-		data, tok, exists, err := g.marks.LoadGCCheckpoint(ctx)
-		if err != nil {
-			return fmt.Errorf("isledb: gc: load checkpoint: %w", err)
-		}
-		if exists {
-			cur, err := decodeGCCheckpoint(data)
-			if err != nil {
-				return fmt.Errorf("isledb: gc: %w", err)
-			}
-			c.lastBlobGC = max(c.lastBlobGC, cur.lastBlobGC)
-			c.logSeq = max(c.logSeq, cur.logSeq)
-			c.blobsDeleted = max(c.blobsDeleted, cur.blobsDeleted)
-		}
-		err = g.marks.StoreGCCheckpoint(ctx, encodeGCCheckpoint(c), tok, exists)
-		if !errors.Is(err, manifest.ErrConflict) {
-			if err != nil {
-				return fmt.Errorf("isledb: gc: store checkpoint: %w", err)
-			}
-			return nil
-		}
-	}
-	return fmt.Errorf("isledb: gc: store checkpoint: %w: gave up after %d attempts", manifest.ErrConflict, maxCASAttempts)
-}
-
 // The pending delete marks, "gc/marks" (version 1, frozen):
 //
 //	+--------+---------+-----------+------------------+-----------------+
@@ -696,51 +511,4 @@ func decodeGCMarks(data []byte) (gcMarks, error) {
 		return nil, d.err
 	}
 	return marks, nil
-}
-
-// The GC checkpoint, "gc/checkpoint" (version 1, frozen):
-//
-//	+--------+---------+------------+---------+--------------+-----------------+
-//	| "IGCC" | version | lastBlobGC | logSeq  | blobsDeleted | CRC-32C (LE)    |
-//	| 4 B    | 1 B = 1 | varint     | uvarint | uvarint      | 4 B, of all     |
-//	|        |         |            |         |              | bytes before it |
-//	+--------+---------+------------+---------+--------------+-----------------+
-//
-// lastBlobGC is when blob GC last ran (unix nanoseconds, 0: never); logSeq the manifest
-// position it ran against; blobsDeleted how many blobs it has deleted in all.
-const (
-	gcCheckpointMagic   = "IGCC"
-	gcCheckpointVersion = 1
-)
-
-type gcCheckpoint struct {
-	lastBlobGC   int64
-	logSeq       uint64
-	blobsDeleted uint64
-}
-
-func encodeGCCheckpoint(c gcCheckpoint) []byte {
-	b := append([]byte(gcCheckpointMagic), gcCheckpointVersion)
-	b = binary.AppendVarint(b, c.lastBlobGC)
-	b = binary.AppendUvarint(b, c.logSeq)
-	b = binary.AppendUvarint(b, c.blobsDeleted)
-	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
-}
-
-func decodeGCCheckpoint(data []byte) (gcCheckpoint, error) {
-	d, err := openGCObject(manifest.GCCheckpointKey, data, gcCheckpointMagic, gcCheckpointVersion)
-	if err != nil {
-		return gcCheckpoint{}, err
-	}
-	var c gcCheckpoint
-	c.lastBlobGC = d.varint("last blob gc")
-	c.logSeq = d.uvarint("log seq")
-	c.blobsDeleted = d.uvarint("blobs deleted")
-	if d.err == nil && d.off != len(d.b) {
-		d.fail("trailing bytes")
-	}
-	if d.err != nil {
-		return gcCheckpoint{}, d.err
-	}
-	return c, nil
 }

@@ -39,8 +39,15 @@ func TestGCMarksRoundTrip(t *testing.T) {
 		if err != nil || !maps.Equal(got, marks) {
 			t.Fatalf("round trip of %v = %v, %v", marks, got, err)
 		}
-		c := gcCheckpoint{lastBlobGC: rng.Int64(), logSeq: rng.Uint64(), blobsDeleted: rng.Uint64()}
-		if got, err := decodeGCCheckpoint(encodeGCCheckpoint(c)); err != nil || got != c {
+		c := gcCheckpoint{lastBlobGC: rng.Int64(), logSeq: rng.Uint64(), blobsDeleted: rng.Uint64(), blobs: map[[32]byte]blobEntry{}}
+		for range rng.IntN(20) {
+			var h [32]byte
+			for i := range h {
+				h[i] = byte(rng.IntN(256))
+			}
+			c.blobs[h] = blobEntry{state: uint8(1 + rng.IntN(2)), markedAt: rng.Int64N(1 << 62), size: rng.Int64N(1 << 40)}
+		}
+		if got, err := decodeGCCheckpoint(encodeGCCheckpoint(c)); err != nil || !checkpointsEqual(got, c) {
 			t.Fatalf("checkpoint round trip of %v = %v, %v", c, got, err)
 		}
 	}
@@ -56,10 +63,34 @@ func TestGCFormatGolden(t *testing.T) {
 	if got := hex.EncodeToString(encodeGCMarks(marks)); got != wantMarks {
 		t.Errorf("marks encode to %s, want %s", got, wantMarks)
 	}
-	const wantCkp = "49474343018080a8b1e39fe7cb172a0745476927"
-	if got := hex.EncodeToString(encodeGCCheckpoint(gcCheckpoint{lastBlobGC: 850_000_000_000_000_000, logSeq: 42, blobsDeleted: 7})); got != wantCkp {
+	// Version 1 of the checkpoint is no longer written, and still read.
+	const ckpV1 = "49474343018080a8b1e39fe7cb172a0745476927"
+	v1, _ := hex.DecodeString(ckpV1)
+	if got, err := decodeGCCheckpoint(v1); err != nil || !checkpointsEqual(got, gcCheckpoint{lastBlobGC: 850_000_000_000_000_000, logSeq: 42, blobsDeleted: 7}) {
+		t.Errorf("checkpoint v1 %s decodes to %+v, %v", ckpV1, got, err)
+	}
+	// Version 2: one candidate not yet stamped, one stamped, one doomed.
+	ckp := gcCheckpoint{lastBlobGC: 850_000_000_000_000_000, logSeq: 42, blobsDeleted: 7, blobs: map[[32]byte]blobEntry{
+		{0x01}:       {state: blobCandidate, size: 300},
+		{0x02, 0xff}: {state: blobCandidate, markedAt: 1_700_000_000_000_000_000, size: 1 << 20},
+		{0xab}:       {state: blobDoomed, markedAt: 5, size: 1},
+	}}
+	const wantCkp = "49474343028080a8b1e39fe7cb172a0703" +
+		"0100000000000000000000000000000000000000000000000000000000000000" + "0100ac02" +
+		"02ff000000000000000000000000000000000000000000000000000000000000" + "018080d0e2c6bfce972f808040" +
+		"ab00000000000000000000000000000000000000000000000000000000000000" + "020a01" +
+		"1acbc79c"
+	if got := hex.EncodeToString(encodeGCCheckpoint(ckp)); got != wantCkp {
 		t.Errorf("checkpoint encodes to %s, want %s", got, wantCkp)
 	}
+	v2, _ := hex.DecodeString(wantCkp)
+	if got, err := decodeGCCheckpoint(v2); err != nil || !checkpointsEqual(got, ckp) {
+		t.Errorf("checkpoint v2 decodes to %+v, %v", got, err)
+	}
+}
+
+func checkpointsEqual(a, b gcCheckpoint) bool {
+	return a.lastBlobGC == b.lastBlobGC && a.logSeq == b.logSeq && a.blobsDeleted == b.blobsDeleted && maps.Equal(a.blobs, b.blobs)
 }
 
 func FuzzDecodeGCMarks(f *testing.F) {
@@ -83,6 +114,9 @@ func FuzzDecodeGCMarks(f *testing.F) {
 
 func FuzzDecodeGCCheckpoint(f *testing.F) {
 	f.Add(encodeGCCheckpoint(gcCheckpoint{lastBlobGC: 5, logSeq: 6, blobsDeleted: 7}))
+	f.Add(encodeGCCheckpoint(gcCheckpoint{lastBlobGC: 5, blobs: map[[32]byte]blobEntry{{1}: {state: blobCandidate, size: 3}, {2}: {state: blobDoomed, markedAt: 9}}}))
+	v1, _ := hex.DecodeString("49474343018080a8b1e39fe7cb172a0745476927")
+	f.Add(v1)
 	f.Add([]byte("IGCC"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := decodeGCCheckpoint(data)
@@ -92,7 +126,7 @@ func FuzzDecodeGCCheckpoint(f *testing.F) {
 			}
 			return
 		}
-		if again, err := decodeGCCheckpoint(encodeGCCheckpoint(c)); err != nil || again != c {
+		if again, err := decodeGCCheckpoint(encodeGCCheckpoint(c)); err != nil || !checkpointsEqual(again, c) {
 			t.Fatalf("re-encoding %v gives %v, %v", c, again, err)
 		}
 	})
@@ -772,23 +806,46 @@ func TestBlobGCInterval(t *testing.T) {
 	if _, err := store.Write(ctx, store.BlobPath(orphan.ID()), []byte("nobody refers to me")); err != nil {
 		t.Fatal(err)
 	}
-	o := CompactorOptions{GCInterval: time.Nanosecond, BlobGC: config.BlobGCOptions{Enabled: true, Interval: time.Hour, MinAge: time.Hour}}
-	c, _ := db.OpenCompactor(ctx, o)
-	if _, err := c.RunGC(ctx); err != nil { // runs blob GC (too young to delete) and records it
+	o := CompactorOptions{GCInterval: time.Nanosecond, GCGracePeriod: time.Nanosecond, BlobGC: config.BlobGCOptions{Enabled: true, Interval: time.Hour, MinAge: time.Hour}}
+	open := func() *Compactor {
+		t.Helper()
+		c, err := db.OpenCompactor(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if _, err := open().RunGC(ctx); err != nil { // runs blob GC (too young to mark) and records it
 		t.Fatal(err)
 	}
 	o.BlobGC.MinAge = time.Nanosecond
-	c2, _ := db.OpenCompactor(ctx, o)
-	if _, err := c2.RunGC(ctx); err != nil {
-		t.Fatal(err)
+	c2 := open()
+	clock := &fakeClock{now: time.Now()}
+	c2.gc.clock = clock.Now
+	for range 3 {
+		clock.Advance(time.Minute)
+		if _, err := c2.RunGC(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if ok, _ := store.Exists(ctx, store.BlobPath(orphan.ID())); !ok {
 		t.Fatal("blob GC ran again before its interval")
 	}
+	if ckp, err := c2.gc.checkpoint(ctx); err != nil || len(ckp.blobs) != 0 {
+		t.Fatalf("blob GC marked before its interval: %+v, %v", ckp, err)
+	}
 	o.BlobGC.Interval = time.Nanosecond
-	c3, _ := db.OpenCompactor(ctx, o)
-	if _, err := c3.RunGC(ctx); err != nil {
-		t.Fatal(err)
+	c3 := open()
+	c3.gc.clock = clock.Now
+	// Marked, stamped, then doomed and deleted: three passes.
+	for i := range 3 {
+		if ok, _ := store.Exists(ctx, store.BlobPath(orphan.ID())); !ok {
+			t.Fatalf("the blob was deleted after %d passes: mark-then-sweep takes three", i)
+		}
+		clock.Advance(time.Minute)
+		if _, err := c3.RunGC(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if ok, _ := store.Exists(ctx, store.BlobPath(orphan.ID())); ok {
 		t.Fatal("an unreferenced old blob survived blob GC")

@@ -17,7 +17,9 @@ import (
 type DBOptions struct {
 	// ManifestStorage stores the manifest log and snapshots. Default: the bucket.
 	ManifestStorage manifest.Storage
-	// GCMarkStorage stores the garbage collector's state. Default: the bucket.
+	// GCMarkStorage stores the garbage collector's state. Default: the bucket. Writers use
+	// it too (to protect the blobs they reuse from blob GC): every process of a database
+	// must use the same storage.
 	GCMarkStorage manifest.GCMarkStorage
 }
 

@@ -58,6 +58,7 @@ type RetentionCompactorOptions struct {
 	// OnCleanupError is called with every failed cleanup. Default: nothing.
 	OnCleanupError func(error)
 	// GCMarkStorage keeps the pending delete marks and GC checkpoint. Default: the DB's.
+	// With BlobGC enabled it must be the storage the writers' DB uses.
 	GCMarkStorage manifest.GCMarkStorage
 
 	// OwnerID names this compactor in its fence claim. Default: "<hostname>-<pid>".
@@ -67,7 +68,8 @@ type RetentionCompactorOptions struct {
 	GCGracePeriod time.Duration
 	// GCInterval is how often a cleanup that deleted nothing runs a GC pass. Default: 1 min.
 	GCInterval time.Duration
-	// BlobGC enables blob garbage collection (see CompactorOptions.BlobGC). Default: off.
+	// BlobGC enables blob garbage collection (see CompactorOptions.BlobGC; MinAge must be
+	// at least GCGracePeriod). Default: off.
 	BlobGC config.BlobGCOptions
 	// Logger receives errors of the background loop. Default: discard.
 	Logger *slog.Logger

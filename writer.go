@@ -526,33 +526,119 @@ func (w *Writer) build(mt *memtable.Memtable) (*builtSST, error) {
 // blobUploadConcurrency bounds the blob PUTs of one flush in flight.
 const blobUploadConcurrency = 8
 
-// uploadBlobs writes each blob once (put-if-absent: an existing blob has the same content).
+// uploadBlobs writes each blob once (put-if-absent: an existing blob has the same content),
+// inside the writer's side of the blob GC protocol (blobgc.go: W0 here, W1, then W2 and W3
+// in keepBlobs), all before the SST that refers to the blobs is uploaded.
 func (w *Writer) uploadBlobs(ctx context.Context, blobs []pendingBlob) error {
 	if len(blobs) == 0 {
 		return nil
 	}
+	seen := make(map[string]bool, len(blobs))
+	unique := make([]pendingBlob, 0, len(blobs))
+	for _, b := range blobs {
+		if !seen[b.id] {
+			seen[b.id] = true
+			unique = append(unique, b)
+		}
+	}
+	hashes := make([][32]byte, 0, len(unique))
+	for _, b := range unique {
+		if h, ok := blobIDHash(b.id); ok {
+			hashes = append(hashes, h)
+		}
+	}
+	// W0: what blob GC is deleting before the blobs are put.
+	doomed0, deleted0, err := claimBlobs(ctx, w.db.gcmarks, hashes)
+	if err != nil {
+		return fmt.Errorf("isledb: flush: keep blobs from blob GC: %w", err)
+	}
+	var mu sync.Mutex
+	reused := map[string]bool{}
+	err = forEachBlob(unique, func(b pendingBlob) error {
+		_, err := w.store.WriteIfNotExist(ctx, w.store.BlobPath(b.id), b.value)
+		if errors.Is(err, blobstore.ErrPreconditionFailed) {
+			mu.Lock()
+			reused[b.id] = true
+			mu.Unlock()
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return w.keepBlobs(ctx, unique, hashes, reused, doomed0, deleted0)
+}
+
+// keepBlobs runs steps W2 and W3 of the blob GC protocol (blobgc.go) for the blobs of a
+// flush (hashes: theirs), of which those in reused existed before it; doomed0 and deleted0
+// are what W0 saw. It takes the blobs back from blob GC's candidates, waits (at most
+// maxDoomedWait) for the deletion of any that are doomed to finish, and then puts back any
+// blob blob GC may have deleted.
+func (w *Writer) keepBlobs(ctx context.Context, blobs []pendingBlob, hashes [][32]byte, reused map[string]bool, doomed0 [][32]byte, deleted0 uint64) error {
+	check := map[[32]byte]bool{} // blobs seen doomed
+	for _, h := range doomed0 {
+		check[h] = true
+	}
+	wait := 10 * time.Millisecond
+	deadline := time.Now().Add(maxDoomedWait)
+	var deleted uint64
+	for {
+		doomed, n, err := claimBlobs(ctx, w.db.gcmarks, hashes)
+		if err != nil {
+			return fmt.Errorf("isledb: flush: keep blobs from blob GC: %w", err)
+		}
+		deleted = n
+		if len(doomed) == 0 {
+			break
+		}
+		for _, h := range doomed {
+			check[h] = true
+		}
+		if !time.Now().Before(deadline) {
+			return fmt.Errorf("isledb: flush: %w: %d blob(s) still doomed after %v", errBlobBeingDeleted, len(doomed), maxDoomedWait)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		wait = min(2*wait, time.Second)
+	}
+	var again []pendingBlob
+	for _, b := range blobs {
+		if h, _ := blobIDHash(b.id); reused[b.id] || check[h] || deleted != deleted0 {
+			again = append(again, b)
+		}
+	}
+	return forEachBlob(again, func(b pendingBlob) error {
+		key := w.store.BlobPath(b.id)
+		ok, err := w.store.Exists(ctx, key)
+		if err != nil || ok {
+			return err
+		}
+		_, err = w.store.WriteIfNotExist(ctx, key, b.value)
+		if errors.Is(err, blobstore.ErrPreconditionFailed) {
+			return nil // put back meanwhile (same content)
+		}
+		return err
+	})
+}
+
+// forEachBlob runs fn on each blob, blobUploadConcurrency at a time, and returns the first
+// error, naming the blob.
+func forEachBlob(blobs []pendingBlob, fn func(pendingBlob) error) error {
 	sem := make(chan struct{}, blobUploadConcurrency)
 	errc := make(chan error, len(blobs))
-	seen := make(map[string]bool, len(blobs))
 	var wg sync.WaitGroup
 	for _, b := range blobs {
-		if seen[b.id] {
-			continue
-		}
-		seen[b.id] = true
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			key := w.store.BlobPath(b.id)
-			_, err := w.store.WriteIfNotExist(ctx, key, b.value)
-			if errors.Is(err, blobstore.ErrPreconditionFailed) {
-				// The blob exists (same content). Blob GC deletes unreferenced blobs
-				// older than MinAge; rewrite an old one so it cannot be collected before
-				// this SST refers to it.
-				err = w.refreshOldBlob(ctx, key, b.value)
-			}
-			if err != nil {
+			if err := fn(b); err != nil {
 				errc <- fmt.Errorf("isledb: flush: write blob %s: %w", b.id, err)
 			}
 		}()
@@ -560,16 +646,6 @@ func (w *Writer) uploadBlobs(ctx context.Context, blobs []pendingBlob) error {
 	wg.Wait()
 	close(errc)
 	return <-errc // nil when the channel is empty
-}
-
-// refreshOldBlob rewrites an existing blob that is old enough for blob GC to consider.
-func (w *Writer) refreshOldBlob(ctx context.Context, key string, value []byte) error {
-	minAge := w.opts.ValueStorage.MinAge
-	a, err := w.store.Attributes(ctx, key)
-	if errors.Is(err, blobstore.ErrNotFound) || (err == nil && !a.ModTime.IsZero() && time.Since(a.ModTime) > minAge/2) {
-		_, err = w.store.Write(ctx, key, value)
-	}
-	return err
 }
 
 // newSSTID returns an id that sorts by creation: epoch, then the highest sequence number,

@@ -34,15 +34,22 @@ type BlobReadOptions struct {
 	VerifyBlobsOnRead bool
 }
 
-// BlobGCOptions controls the deletion of blobs no live SST refers to. It is carried out by
-// the merge compactor.
+// BlobGCOptions controls the deletion of blobs no SST refers to. Blob GC is carried out by a
+// compactor and configured there only (CompactorOptions.BlobGC,
+// RetentionCompactorOptions.BlobGC): the copy inside a writer's ValueStorage is not used,
+// since writers protect the blobs they reuse through the GC state, with no setting of
+// their own.
 type BlobGCOptions struct {
 	// Enabled turns blob garbage collection on. Default: false.
 	Enabled bool
 	// Interval is how often the compactor looks for unreferenced blobs. Default: 1h.
 	Interval time.Duration
 	// MinAge: a blob younger than this is never deleted, so that a blob written by a
-	// flush whose SST is not yet in the manifest survives. Default: 24h.
+	// flush whose SST is not yet uploaded survives; and an unreferenced blob is deleted
+	// only after it has been a candidate for MinAge, so that a flush reusing it uploads its
+	// SST first. It must be at least the compactor's GCGracePeriod (checked by its
+	// Validate): blob GC assumes that a flush attempt uploads its SST within MinAge of
+	// writing its blobs. Default: 24h.
 	MinAge time.Duration
 }
 
