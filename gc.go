@@ -225,6 +225,11 @@ func (g *collector) pass(ctx context.Context) (GCStats, error) {
 			case !inBucket:
 				delete(marks, id)
 				changed = true
+			case mk.flags&markOrphan != 0 && flushInFlight(id, m):
+				// Marked as an orphan before its writer took the role (or before the
+				// manifest showed it): it is a flush in flight of the current writer.
+				delete(marks, id)
+				changed = true
 			case mk.removedAt == 0:
 				mk.removedAt = now.UnixNano()
 				marks[id] = mk
