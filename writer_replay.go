@@ -22,9 +22,11 @@ import (
 // For a record of epoch e with sequence number s:
 //
 //   - s at or below e's end: published already; nothing to do.
-//   - e is the writer this one directly succeeds (the usual restart after a crash): no
-//     other writer wrote since, so the record is re-added under its own sequence number.
-//   - e is older (another writer held the role in between, without this log), and a later
+//   - e is the writer this one directly succeeds (the usual restart after a crash), or no
+//     writer after e published anything (e's end equals the directly preceding writer's,
+//     as after an OpenWriter that failed): no other writer's write can conflict, so the
+//     record is re-added under its own sequence number.
+//   - e is older (another writer held the role in between and published), and a later
 //     writer wrote the record's key (its newest version in the database is above e's end,
 //     or a record of a newer epoch in this log writes it): superseded, not re-added, since
 //     a replay would shadow the newer write.
@@ -114,7 +116,9 @@ func (w *Writer) replayWAL(ctx context.Context, m *manifest.Manifest) error {
 			unresolved++
 		case uint64(r.seq) <= end:
 			st.Published++
-		case epoch == prev.Epoch:
+		case epoch == prev.Epoch || end == prev.EndSeq:
+			// No writer published anything since e's tenure ended (a writer whose
+			// OpenWriter failed, say): nothing can conflict.
 			direct = append(direct, r)
 			newer[string(r.key)] = true
 		default:
@@ -182,8 +186,10 @@ func (w *Writer) replayWAL(ctx context.Context, m *manifest.Manifest) error {
 	if err := w.wal.truncate(next); err != nil {
 		return fmt.Errorf("isledb: open writer: truncate WAL: %w", err)
 	}
-	if err := w.wal.markPublished(next); err != nil {
-		return fmt.Errorf("isledb: open writer: mark WAL records published: %w", err)
+	if st.Records > 0 {
+		if err := w.wal.markPublished(next); err != nil {
+			return fmt.Errorf("isledb: open writer: mark WAL records published: %w", err)
+		}
 	}
 	return nil
 }
