@@ -67,10 +67,10 @@ package isledb
 // background retry (a wall-clock backoff in the writer) races the next steps, which can
 // change which defect a full-mix seed reports first.
 //
-// After the fixes, the places to adjust are: isStaleWALErr (ErrWALStale, defect 2) and
-// simIsWALCorrupt (the corruption error OpenWriter returns, defect 4); simBackend, if the
-// blob GC fix adds an optional Backend interface (defect 3); simSetClock, if the GC gets a
-// clock option (defect 5). The default run (go test -run 'TestSim$' .) must then pass.
+// With the fixes merged the default run passes. It also found a flaw in the first version
+// of the defect 2 fix: full-mix seed 4 rebased a stale writer's write of a key whose newer
+// delete compaction had dropped (the key had no version left), resurrecting it; such
+// records are now reported with ErrWALStale.
 //
 // Defect 5: the simulator stamps manifest versions with the fake time at which they stopped
 // being current, so its check is exact; GC never deleted an SST early in any run. The flake
