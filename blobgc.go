@@ -51,7 +51,7 @@ import (
 //	    whose delete returned success. Every pass first finishes a sweep a crash or a
 //	    failed delete left behind.
 //
-// The writer side (uploadBlobs, on every flush attempt, before the SST is uploaded):
+// The writer side (uploadBlobs and recheckBlobs, on every flush attempt):
 //
 //	W0. load the checkpoint (as in W2; nothing to wait for yet): note which of the flush's
 //	    blobs are doomed, and blobsDeleted, which every sweep that removes a blob from the
@@ -59,52 +59,52 @@ import (
 //	W1. put each blob if absent; one that existed is reused, one that was absent is new.
 //	W2. load the checkpoint; remove the flush's blobs that are candidates (CAS, reloading
 //	    on a conflict); if any is doomed, wait until it has left the state (the sweep's
-//	    delete call, retries included, has returned), and load again. The last load is at
-//	    tW.
+//	    delete call, retries included, has returned), and load again.
 //	W3. check that each reused blob, and each blob seen doomed, exists — every blob of the
 //	    flush if blobsDeleted changed since W0 — and put it again (if absent) where it
 //	    does not. (A sweep's delete whose reply was lost is sent again by the store, and may
 //	    remove a copy that W1 created in between; that sweep either still dooms the blob
 //	    at W2, or has removed it from the state, and so changed blobsDeleted, since W0.)
-
-// Assumptions. (A) a flush attempt uploads its SST within BlobGC.MinAge of W1 and of tW.
-// CompactorOptions.Validate requires MinAge >= GCGracePeriod, so (A) follows from the
-// grace period's own assumption that a flush attempt takes less than GCGracePeriod: there
-// is one time assumption, not two settings that must agree (the writer has no blob GC
-// setting). (B) clocks (compactors, writers, bucket) agree to well within MinAge. (C) a
-// listing of "sst/" takes less than GCGracePeriod. (D) a delete has no effect once the
-// store call that sent it (its retries included) has returned — no request delayed beyond
-// that — and a zombie compactor does not sweep concurrently with the live one across a
-// flush. (E) writers and compactors use the same GCMarkStorage (DBOptions.GCMarkStorage,
-// CompactorOptions.GCMarkStorage).
+//	W4. upload the SST X, then W2 and W3 again (every blob checked if blobsDeleted changed
+//	    since the last look) before X's manifest append. Call the last look t4.
+//
+// Assumptions. (B) clocks (compactors, bucket) agree to well within MinAge (it only
+// affects which blobs become candidates). (C) a listing of "sst/" takes less than
+// GCGracePeriod. (D) a delete has no effect once the store call that sent it (its retries
+// included) has returned — no request delayed beyond that — and a zombie compactor (one
+// fenced without noticing) does not sweep concurrently with the live one: two sweeps of
+// the same doomed blob, one of them with its delete still in flight after the other
+// removed the blob from the state, could delete a copy a writer has put back since. (E)
+// writers and compactors use the same GCMarkStorage (DBOptions.GCMarkStorage,
+// CompactorOptions.GCMarkStorage). No bound on how long a flush takes is needed (W4).
+// CompactorOptions.Validate requires MinAge >= GCGracePeriod, and the writer has no blob
+// GC setting: nothing has to agree between them.
 //
 // Why a blob B that an SST X refers to is never deleted while X is in the bucket. (While a
 // compaction rewrites X, its output, which refers to B too, is uploaded before X leaves the
 // manifest, and X is deleted a grace period after that, so by (C) every listing shows one
-// of them; the same holds for the flush's own SST.) B is deleted only after a CAS D, against
-// a version v0 loaded before a listing L that started after the clock read now0, doomed it:
-// B was a candidate at v0 stamped at s <= now0 - MinAge, and L showed nothing referring to B.
+// of them.) B is deleted only after a CAS D, against a version v0 loaded before a listing L
+// that started after the clock read now0, doomed it: B was a candidate at v0 stamped at s,
+// and L showed nothing referring to B.
 //
-//  1. X was uploaded before L started: L shows X, so D cannot doom B. Otherwise:
-//  2. W2's last look (at tW, seeing version vW) came after D: at vW the writer saw B doomed
-//     (and waited), or gone from the state, which happens only once B's delete call has
-//     returned; and either B was doomed at W0 or W2, or the sweep removed it from the state
-//     after W0, changing blobsDeleted. So W3 checks B, finds it missing and puts it again;
-//     deleting that copy needs another D, after tW: case 3 or 4.
-//  3. tW came before D, and B is new (W1 created it at tP): D also needs B's modification
-//     time tP <= now0 - MinAge; by (A) X was uploaded by tP + MinAge <= now0, before L:
-//     case 1.
-//  4. tW came before D, and B was reused. D directly follows v0, so vW is v0 or older. B
-//     was in no state at vW (the writer removed it, or found it absent) but a stamped
-//     candidate at v0, so a CAS after the writer's look at vW, hence after tW, made it a
-//     candidate again, and the stamp s was read after a load that saw that CAS: s > tW.
-//     D needs now0 >= s + MinAge > tW + MinAge, and by (A) X was uploaded before tW +
-//     MinAge: before L, case 1.
+//  1. X was uploaded before L started: L shows X, so D cannot doom B. Otherwise X was
+//     uploaded after L started, so after v0 was loaded.
+//  2. The look at t4 came after D: the writer saw B doomed (and waited until its delete
+//     returned), or gone from the state, which the sweep does only after the delete
+//     returned and which changes blobsDeleted. Either way it checks B and puts it back if
+//     missing; deleting that copy needs another doom whose listing started after t4, after
+//     X's upload: case 1.
+//  3. The look at t4 came before D. D directly follows v0, so the version the writer saw
+//     is v0 or older. B was no candidate there (the writer removed it, or it was absent),
+//     but a stamped candidate at v0: a CAS after t4 made it a candidate again, and its
+//     stamp, then now0 and L, were all read later still. So L started after t4, after X
+//     was uploaded: case 1.
 //
-// Concurrent GC passes (a live compactor and a zombie, a merge and a retention compactor)
-// are serialized by the same CAS: marks never merge, and sweeps remove only what they
-// deleted themselves. A writer that finds a blob doomed waits at most maxDoomedWait
-// before failing the flush attempt (the flush loop retries it).
+// Concurrent GC passes (a merge and a retention compactor, or a compactor and its
+// successor) are serialized by the same CAS: marks never merge, and sweeps remove only
+// what they deleted themselves; (D) excludes the one race this does not cover. A writer
+// that finds a blob doomed waits at most maxDoomedWait before failing the flush attempt
+// (the flush loop retries it).
 
 // errBlobBeingDeleted: a flush reuses a blob that blob GC is deleting, and it stayed in the
 // doomed state longer than the writer waits. The flush attempt fails and is retried.

@@ -618,3 +618,73 @@ func TestBlobGCLostDeleteReplyBeforeLook(t *testing.T) {
 		t.Fatalf("Get = %d bytes, %v, %v", len(got), ok, err)
 	}
 }
+
+// TestBlobGCStalledFlush: a flush stalls between putting its new blob and uploading its
+// SST for longer than blob GC needs to mark, stamp, doom and delete the unreferenced blob
+// (a suspended process, a PUT retried for hours). The writer looks at the blob GC state
+// again once the SST is in the bucket, sees the deletion, and puts the blob back before
+// publishing: no time bound on a flush is assumed (found in review of issue 12).
+func TestBlobGCStalledFlush(t *testing.T) {
+	ctx := context.Background()
+	value := bytes.Repeat([]byte("a blob written by a flush that stalls "), 8)
+	blobID := blobref.Of(value).ID()
+	var once sync.Once
+	sstReached := make(chan struct{})
+	releaseSST := make(chan struct{})
+	hb := &hookBackend{Backend: blobstore.NewMemory("").Backend()}
+	hb.before = func(op, key string) {
+		if op == "put" && strings.Contains(key, "sst/") {
+			once.Do(func() { close(sstReached); <-releaseSST })
+		}
+	}
+	store := blobstore.NewWithBackend(hb, "", "db")
+	db, err := OpenDB(ctx, store, DBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	wopts := WriterOptions{FlushInterval: -1}
+	wopts.ValueStorage.BlobThreshold = 64
+	w, err := db.OpenWriter(ctx, wopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const minAge = time.Hour
+	c, err := db.OpenCompactor(ctx, CompactorOptions{
+		GCInterval: time.Nanosecond, GCGracePeriod: time.Minute,
+		BlobGC: config.BlobGCOptions{Enabled: true, Interval: time.Nanosecond, MinAge: minAge},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{now: time.Now()}
+	c.gc.clock = clock.Now
+
+	if err := w.Put([]byte("k"), value); err != nil {
+		t.Fatal(err)
+	}
+	flushDone := make(chan error, 1)
+	go func() { flushDone <- w.Flush(ctx) }()
+	<-sstReached // the blob is in the bucket, the SST upload is held
+	for range 5 {
+		clock.Advance(2 * minAge)
+		if _, err := c.RunGC(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, err := store.Exists(ctx, store.BlobPath(blobID)); err != nil || ok {
+		t.Fatalf("blob GC did not delete the unreferenced blob while the flush stalled (exists %v, %v)", ok, err)
+	}
+	close(releaseSST)
+	if err := <-flushDone; err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	r, err := OpenReader(ctx, store, ReaderOpenOptions{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if got, ok, err := r.Get(ctx, []byte("k")); err != nil || !ok || !bytes.Equal(got, value) {
+		t.Fatalf("Get after a stalled flush = %d bytes, %v, %v", len(got), ok, err)
+	}
+}

@@ -94,17 +94,42 @@ func (db *DB) OpenWriter(ctx context.Context, opts WriterOptions) (*Writer, erro
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
+	// The WAL is opened and read before the claim: a damaged log fails OpenWriter without
+	// fencing the writer that holds the role.
+	var (
+		wl   *writerWAL
+		recs []walRecord
+		err  error
+	)
+	if opts.WALDir != "" {
+		if wl, err = openWriterWAL(opts.WALDir, opts.WALSyncMode, opts.WALRecovery); err != nil {
+			return nil, fmt.Errorf("isledb: open writer: WAL: %w", err)
+		}
+		if recs, err = wl.records(); err != nil {
+			_ = wl.close()
+			if errors.Is(err, wal.ErrCorruption) && !errors.Is(err, ErrCorruption) {
+				err = fmt.Errorf("%w: %w", ErrCorruption, err)
+			}
+			return nil, fmt.Errorf("isledb: open writer: read WAL: %w", err)
+		}
+	}
 	ms := db.newManifestStore()
 	fence, err := ms.ClaimWriter(ctx, opts.OwnerID)
 	if err != nil {
+		if wl != nil {
+			_ = wl.close()
+		}
 		return nil, fmt.Errorf("isledb: open writer: claim: %w", err)
 	}
 	m, err := ms.Replay(ctx)
 	if err != nil {
+		if wl != nil {
+			_ = wl.close()
+		}
 		return nil, fmt.Errorf("isledb: open writer: replay manifest: %w", err)
 	}
 	w := &Writer{
-		db: db, store: db.store, ms: ms, opts: opts, fence: fence,
+		db: db, store: db.store, ms: ms, opts: opts, fence: fence, wal: wl,
 		sstOpts: sstWriterOptions(opts.BlockSize, opts.BloomBitsPerKey, opts.Compression),
 		kick:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
@@ -113,11 +138,8 @@ func (db *DB) OpenWriter(ctx context.Context, opts WriterOptions) (*Writer, erro
 	w.mu.nextSeq = base.SeqNum(m.MaxSeqNum()) + 1
 	w.mu.flushedSeq = w.mu.nextSeq - 1
 	w.mu.changed = make(chan struct{})
-	if opts.WALDir != "" {
-		if w.wal, err = openWriterWAL(opts.WALDir, opts.WALSyncMode, opts.WALRecovery); err != nil {
-			return nil, fmt.Errorf("isledb: open writer: WAL: %w", err)
-		}
-		w.wal.epoch = fence.Epoch
+	if wl != nil {
+		wl.epoch = fence.Epoch
 	}
 	if err := db.register(w); err != nil {
 		w.closeWAL()
@@ -126,7 +148,7 @@ func (db *DB) OpenWriter(ctx context.Context, opts WriterOptions) (*Writer, erro
 	w.wg.Add(1)
 	go w.flushLoop()
 	if w.wal != nil {
-		if err := w.replayWAL(ctx, m); err != nil {
+		if err := w.replayWAL(ctx, m, recs); err != nil {
 			_ = w.Close()
 			return nil, err
 		}
@@ -433,7 +455,8 @@ func (w *Writer) flushOne(ctx context.Context, f *frozen) error {
 		f.built = b
 	}
 	b := f.built
-	if err := w.uploadBlobs(ctx, b.blobs); err != nil {
+	guard, err := w.uploadBlobs(ctx, b.blobs)
+	if err != nil {
 		return err
 	}
 	if f.appendTried {
@@ -447,6 +470,9 @@ func (w *Writer) flushOne(ctx context.Context, f *frozen) error {
 	}
 	if _, err := w.store.Write(ctx, w.store.SSTPath(b.id), b.data); err != nil {
 		return fmt.Errorf("isledb: flush: write sst %s: %w", b.id, err)
+	}
+	if err := w.recheckBlobs(ctx, guard); err != nil {
+		return err
 	}
 	f.appendTried = true
 	if _, err := w.ms.AppendAddSSTableWithFence(ctx, b.meta); err != nil {
@@ -529,9 +555,9 @@ const blobUploadConcurrency = 8
 // uploadBlobs writes each blob once (put-if-absent: an existing blob has the same content),
 // inside the writer's side of the blob GC protocol (blobgc.go: W0 here, W1, then W2 and W3
 // in keepBlobs), all before the SST that refers to the blobs is uploaded.
-func (w *Writer) uploadBlobs(ctx context.Context, blobs []pendingBlob) error {
+func (w *Writer) uploadBlobs(ctx context.Context, blobs []pendingBlob) (*blobGuard, error) {
 	if len(blobs) == 0 {
-		return nil
+		return nil, nil
 	}
 	seen := make(map[string]bool, len(blobs))
 	unique := make([]pendingBlob, 0, len(blobs))
@@ -550,7 +576,7 @@ func (w *Writer) uploadBlobs(ctx context.Context, blobs []pendingBlob) error {
 	// W0: what blob GC is deleting before the blobs are put.
 	doomed0, deleted0, err := claimBlobs(ctx, w.db.gcmarks, hashes)
 	if err != nil {
-		return fmt.Errorf("isledb: flush: keep blobs from blob GC: %w", err)
+		return nil, fmt.Errorf("isledb: flush: keep blobs from blob GC: %w", err)
 	}
 	var mu sync.Mutex
 	reused := map[string]bool{}
@@ -565,9 +591,35 @@ func (w *Writer) uploadBlobs(ctx context.Context, blobs []pendingBlob) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return w.keepBlobs(ctx, unique, hashes, reused, doomed0, deleted0)
+	deleted, err := w.keepBlobs(ctx, unique, hashes, reused, doomed0, deleted0)
+	if err != nil {
+		return nil, err
+	}
+	return &blobGuard{blobs: unique, hashes: hashes, deleted: deleted}, nil
+}
+
+// blobGuard is what a flush attempt's uploadBlobs saw, for the look it takes again once
+// the SST is in the bucket.
+type blobGuard struct {
+	blobs   []pendingBlob
+	hashes  [][32]byte
+	deleted uint64 // blob GC's count of deleted blobs at the last look
+}
+
+// recheck runs steps W2 and W3 again after the SST referring to the blobs was uploaded and
+// before its manifest append. Blob GC lists SST objects before it dooms a blob: a listing
+// made after the upload sees the reference, and a doom decided on an earlier listing is
+// stored by compare-and-swap before this look (the writer then sees the blob doomed, or
+// the deleted count changed, and puts it back) or fails against the state this look
+// changes. So no time bound on the flush is needed.
+func (w *Writer) recheckBlobs(ctx context.Context, g *blobGuard) error {
+	if g == nil {
+		return nil
+	}
+	_, err := w.keepBlobs(ctx, g.blobs, g.hashes, nil, nil, g.deleted)
+	return err
 }
 
 // keepBlobs runs steps W2 and W3 of the blob GC protocol (blobgc.go) for the blobs of a
@@ -575,7 +627,7 @@ func (w *Writer) uploadBlobs(ctx context.Context, blobs []pendingBlob) error {
 // are what W0 saw. It takes the blobs back from blob GC's candidates, waits (at most
 // maxDoomedWait) for the deletion of any that are doomed to finish, and then puts back any
 // blob blob GC may have deleted.
-func (w *Writer) keepBlobs(ctx context.Context, blobs []pendingBlob, hashes [][32]byte, reused map[string]bool, doomed0 [][32]byte, deleted0 uint64) error {
+func (w *Writer) keepBlobs(ctx context.Context, blobs []pendingBlob, hashes [][32]byte, reused map[string]bool, doomed0 [][32]byte, deleted0 uint64) (uint64, error) {
 	check := map[[32]byte]bool{} // blobs seen doomed
 	for _, h := range doomed0 {
 		check[h] = true
@@ -586,7 +638,7 @@ func (w *Writer) keepBlobs(ctx context.Context, blobs []pendingBlob, hashes [][3
 	for {
 		doomed, n, err := claimBlobs(ctx, w.db.gcmarks, hashes)
 		if err != nil {
-			return fmt.Errorf("isledb: flush: keep blobs from blob GC: %w", err)
+			return 0, fmt.Errorf("isledb: flush: keep blobs from blob GC: %w", err)
 		}
 		deleted = n
 		if len(doomed) == 0 {
@@ -596,13 +648,13 @@ func (w *Writer) keepBlobs(ctx context.Context, blobs []pendingBlob, hashes [][3
 			check[h] = true
 		}
 		if !time.Now().Before(deadline) {
-			return fmt.Errorf("isledb: flush: %w: %d blob(s) still doomed after %v", errBlobBeingDeleted, len(doomed), maxDoomedWait)
+			return 0, fmt.Errorf("isledb: flush: %w: %d blob(s) still doomed after %v", errBlobBeingDeleted, len(doomed), maxDoomedWait)
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return 0, ctx.Err()
 		case <-t.C:
 		}
 		wait = min(2*wait, time.Second)
@@ -613,7 +665,7 @@ func (w *Writer) keepBlobs(ctx context.Context, blobs []pendingBlob, hashes [][3
 			again = append(again, b)
 		}
 	}
-	return forEachBlob(again, func(b pendingBlob) error {
+	return deleted, forEachBlob(again, func(b pendingBlob) error {
 		key := w.store.BlobPath(b.id)
 		ok, err := w.store.Exists(ctx, key)
 		if err != nil || ok {

@@ -2,14 +2,12 @@ package isledb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"time"
 
 	"github.com/isledb/isledb/internal/base"
 	"github.com/isledb/isledb/manifest"
-	"github.com/isledb/isledb/wal"
 )
 
 // Replaying the writer's WAL.
@@ -41,8 +39,12 @@ import (
 //     tenures) or e is not a writer epoch this database had before this claim: unresolved.
 //
 // Unresolved records fail OpenWriter with ErrWALStale and the log is left as it is, unless
-// WriterOptions.DiscardUnresolvedWAL is set (they are then dropped and counted). Version 1
-// records carry no epoch; they are taken as the directly preceding writer's.
+// WriterOptions.DiscardUnresolvedWAL is set (they are then dropped and counted). A
+// superseded writer's delete of a key the database holds no version of changes nothing and
+// is skipped. Version 1 records (written by a release before epochs were logged) carry no
+// epoch: they are judged as that release did, by sequence number alone, as the directly
+// preceding writer's, so the protection against stale replays covers only logs written by
+// this release. Close writers cleanly before upgrading (Close leaves nothing unpublished).
 
 // WALReplayStats says what OpenWriter found in WriterOptions.WALDir and did with it.
 type WALReplayStats struct {
@@ -74,16 +76,10 @@ func (s WALReplayStats) String() string {
 // without a WAL).
 func (w *Writer) WALReplayStats() WALReplayStats { return w.replay }
 
-// replayWAL re-adds the logged writes the manifest m (read after this writer's claim) does
-// not hold, per the rules above, flushes them, and empties the log.
-func (w *Writer) replayWAL(ctx context.Context, m *manifest.Manifest) error {
-	recs, err := w.wal.records()
-	if err != nil {
-		if errors.Is(err, wal.ErrCorruption) && !errors.Is(err, ErrCorruption) {
-			err = fmt.Errorf("%w: %w", ErrCorruption, err)
-		}
-		return fmt.Errorf("isledb: open writer: replay WAL: %w", err)
-	}
+// replayWAL re-adds the logged writes recs (the log's records, read before the claim) that
+// the manifest m (read after this writer's claim) does not hold, per the rules above,
+// flushes them, and empties the log.
+func (w *Writer) replayWAL(ctx context.Context, m *manifest.Manifest, recs []walRecord) error {
 	st := WALReplayStats{Records: len(recs)}
 	var prev manifest.WriterTenure // the writer this one directly succeeds, if any
 	for _, t := range m.WriterHistory {
@@ -142,6 +138,9 @@ func (w *Writer) replayWAL(ctx context.Context, m *manifest.Manifest) error {
 			switch {
 			case newer[k] || v > staleEnd[i]:
 				st.Superseded++
+				continue
+			case !found && r.kind == base.KindDelete:
+				st.Superseded++ // deleting a key the database does not hold changes nothing
 				continue
 			case !found:
 				absent++

@@ -275,3 +275,43 @@ func TestWALRecoveryOption(t *testing.T) {
 		}
 	}
 }
+
+// TestDamagedWALDoesNotFence: OpenWriter reads its WAL before it claims the writer role, so
+// a damaged log fails it without fencing the writer that holds the role (found in review of
+// issue 12: a restart loop on a bad WAL kept fencing a healthy writer).
+func TestDamagedWALDoesNotFence(t *testing.T) {
+	dir, seg := crashedWriterWAL(t)
+	b, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[walDataEnd(b)/10] ^= 0x08
+	if err := os.WriteFile(seg, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	store, err := blobstore.NewFile(ctx, filepath.Join(dir, "bucket"), walCrashPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	db, _ := isledb.OpenDB(ctx, store, isledb.DBOptions{})
+	defer db.Close()
+	live, err := db.OpenWriter(ctx, isledb.WriterOptions{FlushInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := isledb.WriterOptions{FlushInterval: -1, WALDir: filepath.Join(dir, "wal")}
+	if _, err := db.OpenWriter(ctx, opts); !errors.Is(err, isledb.ErrCorruption) {
+		t.Fatalf("OpenWriter on a damaged WAL = %v, want a corruption error", err)
+	}
+	if err := live.Put([]byte("still-live"), []byte("yes")); err != nil {
+		t.Fatal(err)
+	}
+	if err := live.Flush(ctx); err != nil {
+		t.Fatalf("the live writer was fenced by a failed OpenWriter: %v", err)
+	}
+	if err := live.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
