@@ -688,3 +688,33 @@ func TestBlobGCStalledFlush(t *testing.T) {
 		t.Fatalf("Get after a stalled flush = %d bytes, %v, %v", len(got), ok, err)
 	}
 }
+
+// TestBlobGCRequiresSharedMarkStorage: writers keep their blobs from blob GC through the
+// DB's GC mark storage, so a compactor with blob GC on another storage is refused.
+func TestBlobGCRequiresSharedMarkStorage(t *testing.T) {
+	ctx := context.Background()
+	store := blobstore.NewMemory("db")
+	db, err := OpenDB(ctx, store, DBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	other := manifest.NewBlobGCMarkStorage(blobstore.NewMemory("elsewhere"))
+	blob := config.BlobGCOptions{Enabled: true, Interval: time.Hour, MinAge: 24 * time.Hour}
+	if _, err := db.OpenCompactor(ctx, CompactorOptions{GCMarkStorage: other, BlobGC: blob}); !errors.Is(err, ErrInvalidOptions) {
+		t.Fatalf("compactor with blob GC on another mark storage: %v, want ErrInvalidOptions", err)
+	}
+	if _, err := db.OpenRetentionCompactor(ctx, RetentionCompactorOptions{GCMarkStorage: other, BlobGC: blob}); !errors.Is(err, ErrInvalidOptions) {
+		t.Fatalf("retention compactor with blob GC on another mark storage: %v, want ErrInvalidOptions", err)
+	}
+	c, err := db.OpenCompactor(ctx, CompactorOptions{GCMarkStorage: db.gcmarks, BlobGC: blob})
+	if err != nil {
+		t.Fatalf("compactor on the DB's own mark storage: %v", err)
+	}
+	_ = c.Close()
+	if c, err := db.OpenCompactor(ctx, CompactorOptions{GCMarkStorage: other}); err != nil {
+		t.Fatalf("another mark storage without blob GC: %v", err)
+	} else {
+		_ = c.Close()
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -317,6 +318,11 @@ func (c *compactorCore) setMLocked(m *manifest.Manifest) {
 
 // openCore claims the compactor fence and replays the manifest.
 func (db *DB) openCore(ctx context.Context, owner string, marks manifest.GCMarkStorage, gco gcOptions, logger *slog.Logger) (*compactorCore, error) {
+	if gco.blob.Enabled && marks != nil && !sameMarkStorage(marks, db.gcmarks) {
+		// Writers keep their blobs from blob GC through the DB's storage: a compactor on
+		// another one would collect blobs without them.
+		return nil, fmt.Errorf("%w: with BlobGC enabled, GCMarkStorage must be the DB's (DBOptions.GCMarkStorage), which writers use", ErrInvalidOptions)
+	}
 	ms := db.newManifestStore()
 	fence, err := ms.ClaimCompactor(ctx, owner)
 	if err != nil {
@@ -617,4 +623,17 @@ func (c *Compactor) Stats() CompactorStats {
 	c.statsMu.Unlock()
 	s.GC = c.gc.stats()
 	return s
+}
+
+// sameMarkStorage reports whether a and b are the same storage (values of one comparable
+// type that are equal; a non-comparable type cannot be told apart and is accepted).
+func sameMarkStorage(a, b manifest.GCMarkStorage) bool {
+	ta, tb := reflect.TypeOf(a), reflect.TypeOf(b)
+	if ta != tb {
+		return false
+	}
+	if !ta.Comparable() {
+		return true
+	}
+	return a == b
 }
