@@ -163,17 +163,25 @@ func (r *Reader) getFrom(ctx context.Context, sst *manifest.SSTMeta, key []byte)
 }
 
 // blobValue returns the value a blob reference names, from the cache or the bucket.
-// A blob fetched from the bucket is always verified against its reference; a cached one
-// only with BlobReadOptions.VerifyBlobsOnRead.
+// A blob fetched from the bucket is always verified against its reference (length and
+// SHA-256) before it is cached. A cached one is checked before it is returned: its length
+// always, its SHA-256 unless BlobReadOptions.SkipCachedBlobHash (VerifyBlobsOnRead forces
+// it). A cached copy that fails is dropped and fetched again; a bucket copy that fails is
+// an error matching ErrCorruption.
 func (r *Reader) blobValue(ctx context.Context, encoded []byte) ([]byte, error) {
 	ref, err := blobref.Decode(encoded)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorruption, err)
 	}
 	id := ref.ID()
-	fetched := false // this call read the blob from the bucket (not the cache)
-	get := func() ([]byte, error) {
-		return r.blobs.GetOrFetch(ctx, id, func(ctx context.Context) ([]byte, error) {
+	hashCached := r.opts.BlobReadOptions.VerifyBlobsOnRead || !r.opts.BlobReadOptions.SkipCachedBlobHash
+	var bad error
+	// A bad cached copy is removed, so the next attempt fetches from the bucket; the third
+	// is only reached if the cache keeps returning bad copies (the file is being damaged
+	// as fast as it is replaced).
+	for range 3 {
+		fetched := false // this call read the blob from the bucket (not the cache)
+		data, err := r.blobs.GetOrFetch(ctx, id, func(ctx context.Context) ([]byte, error) {
 			fetched = true
 			data, _, err := r.store.Read(ctx, r.store.BlobPath(id))
 			if err != nil {
@@ -184,21 +192,33 @@ func (r *Reader) blobValue(ctx context.Context, encoded []byte) ([]byte, error) 
 			}
 			return data, nil
 		})
+		if err != nil {
+			return nil, err
+		}
+		if fetched {
+			r.blobStats.misses.Add(1)
+			return data, nil
+		}
+		// From the cache (or from a fetch another caller ran, verified by it).
+		if bad = checkCachedBlob(ref, data, hashCached); bad == nil {
+			r.blobStats.hits.Add(1)
+			return data, nil
+		}
+		_ = r.blobs.Remove(id)
 	}
-	data, err := get()
-	if err == nil && !fetched && r.opts.BlobReadOptions.VerifyBlobsOnRead && ref.Verify(data) != nil {
-		_ = r.blobs.Remove(id) // a bad cached copy: fetch again
-		data, err = get()
+	return nil, fmt.Errorf("%w: cached copy: %w", ErrCorruption, bad)
+}
+
+// checkCachedBlob checks a blob read from the cache against its reference: the length,
+// and the SHA-256 if hash is set.
+func checkCachedBlob(ref blobref.Ref, data []byte, hash bool) error {
+	if int64(len(data)) != ref.Length {
+		return fmt.Errorf("%w: cached blob %s is %d bytes, want %d", blobref.ErrCorrupt, ref.ID(), len(data), ref.Length)
 	}
-	if err != nil {
-		return nil, err
+	if hash {
+		return ref.Verify(data)
 	}
-	if fetched {
-		r.blobStats.misses.Add(1)
-	} else {
-		r.blobStats.hits.Add(1)
-	}
-	return data, nil
+	return nil
 }
 
 // Scan returns every visible key-value pair with minKey <= key <= maxKey (nil bounds are

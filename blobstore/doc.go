@@ -32,8 +32,10 @@
 // Keys are '/'-separated paths of one or more segments. A segment is never empty, "." or
 // "..", and keys never contain control characters, backslashes or the characters " # % ?,
 // so that every backend stores a key exactly as given (no driver escapes it) and no key can
-// leave the file backend's directory. Invalid keys and prefixes are rejected with an error
-// wrapping ErrInvalidKey.
+// leave the file backend's directory. Keys are at most MaxKeyLength bytes with the prefix;
+// on the file backend each segment is a file name, of at most MaxFileSegmentLength bytes.
+// Invalid keys and prefixes are rejected with an error wrapping ErrInvalidKey, and those
+// too long for the backend with one wrapping ErrKeyTooLong (which wraps ErrInvalidKey).
 //
 // # Failures and retries
 //

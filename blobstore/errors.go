@@ -19,6 +19,12 @@ var (
 	// is absolute, or holds characters that are not allowed (see the package doc).
 	ErrInvalidKey = errors.New("blobstore: invalid key")
 
+	// ErrKeyTooLong reports a key or prefix longer than a backend can store: longer than
+	// MaxKeyLength bytes, or, on the file backend, with a segment longer than a file name
+	// holds (MaxFileSegmentLength bytes) or a path longer than the operating system accepts.
+	// It wraps ErrInvalidKey.
+	ErrKeyTooLong = fmt.Errorf("%w: key too long", ErrInvalidKey)
+
 	// ErrInvalidRange reports a ranged read whose offset lies past the end of the object,
 	// or a negative offset or length.
 	ErrInvalidRange = errors.New("blobstore: invalid range")

@@ -29,6 +29,9 @@ func NewFile(ctx context.Context, dir, prefix string) (*Store, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := checkFileSegments(strings.TrimSuffix(prefix, "/")); err != nil {
+		return nil, fmt.Errorf("blobstore: file store prefix %q: %w", prefix, err)
+	}
 	b, err := newFileBackend(dir)
 	if err != nil {
 		return nil, err
@@ -44,6 +47,34 @@ func NewFile(ctx context.Context, dir, prefix string) (*Store, error) {
 // fileTmpDir holds temporary files and lock stripes, at the root of the directory. Keys
 // whose first segment is this name are refused, so no object can collide with it.
 const fileTmpDir = ".isledb-tmp"
+
+// MaxFileSegmentLength is the longest key segment the file backend stores, in bytes: each
+// segment of a key (prefix included) is a file or directory name, and common file systems
+// hold names of at most 255 bytes (NAME_MAX). A key with a longer segment is refused with
+// ErrKeyTooLong before the file system is touched; so is, when the operating system
+// reports it (ENAMETOOLONG), a key whose whole path is too long, or a segment a file
+// system with a smaller limit refuses.
+const MaxFileSegmentLength = 255
+
+// checkFileSegments refuses a key or prefix with a segment longer than MaxFileSegmentLength.
+func checkFileSegments(key string) error {
+	for seg := range strings.SplitSeq(key, "/") {
+		if len(seg) > MaxFileSegmentLength {
+			return fmt.Errorf("%w: a segment (%.16q...) is %d bytes, more than the %d a file name holds",
+				ErrKeyTooLong, seg, len(seg), MaxFileSegmentLength)
+		}
+	}
+	return nil
+}
+
+// nameErr maps the operating system's refusal of a path too long (ENAMETOOLONG) to
+// ErrKeyTooLong. The OS error, which only repeats the long path, is dropped.
+func nameErr(err error) error {
+	if err != nil && errors.Is(err, errNameTooLong) && !errors.Is(err, ErrInvalidKey) {
+		return fmt.Errorf("%w: its file path is longer than the operating system accepts", ErrKeyTooLong)
+	}
+	return err
+}
 
 // fileLockStripes is how many lock files serialize conditional writes.
 const fileLockStripes = 64
@@ -79,6 +110,9 @@ func (b *fileBackend) path(key string) (string, error) {
 	if first, _, _ := strings.Cut(key, "/"); first == fileTmpDir {
 		return "", fmt.Errorf("%w: key %q uses the reserved name %s", ErrInvalidKey, key, fileTmpDir)
 	}
+	if err := checkFileSegments(key); err != nil {
+		return "", err
+	}
 	p := filepath.Join(b.root, filepath.FromSlash(key))
 	if !strings.HasPrefix(p, b.root+string(filepath.Separator)) {
 		return "", fmt.Errorf("%w: key %q leaves the directory", ErrInvalidKey, key)
@@ -87,6 +121,11 @@ func (b *fileBackend) path(key string) (string, error) {
 }
 
 func (b *fileBackend) Get(_ context.Context, key string, offset, length int64) ([]byte, Attributes, error) {
+	data, attrs, err := b.get(key, offset, length)
+	return data, attrs, nameErr(err)
+}
+
+func (b *fileBackend) get(key string, offset, length int64) ([]byte, Attributes, error) {
 	p, err := b.path(key)
 	if err != nil {
 		return nil, Attributes{}, err
@@ -119,6 +158,11 @@ func (b *fileBackend) Get(_ context.Context, key string, offset, length int64) (
 }
 
 func (b *fileBackend) Head(_ context.Context, key string) (Attributes, error) {
+	attrs, err := b.head(key)
+	return attrs, nameErr(err)
+}
+
+func (b *fileBackend) head(key string) (Attributes, error) {
 	p, err := b.path(key)
 	if err != nil {
 		return Attributes{}, err
@@ -145,6 +189,11 @@ func fileAttrs(fi fs.FileInfo, writeID string) Attributes {
 }
 
 func (b *fileBackend) Put(_ context.Context, key string, data []byte, opts PutOptions) (Attributes, error) {
+	attrs, err := b.put(key, data, opts)
+	return attrs, nameErr(err)
+}
+
+func (b *fileBackend) put(key string, data []byte, opts PutOptions) (Attributes, error) {
 	p, err := b.path(key)
 	if err != nil {
 		return Attributes{}, err
@@ -260,6 +309,10 @@ func (b *fileBackend) lock(key string) (func(), error) {
 }
 
 func (b *fileBackend) Delete(_ context.Context, key string) error {
+	return nameErr(b.delete(key))
+}
+
+func (b *fileBackend) delete(key string) error {
 	p, err := b.path(key)
 	if err != nil {
 		return err
@@ -276,6 +329,14 @@ func (b *fileBackend) Delete(_ context.Context, key string) error {
 }
 
 func (b *fileBackend) List(_ context.Context, opts ListOptions) (*ListResult, error) {
+	if err := checkFileSegments(opts.Prefix); err != nil {
+		return nil, err
+	}
+	res, err := b.list(opts)
+	return res, nameErr(err)
+}
+
+func (b *fileBackend) list(opts ListOptions) (*ListResult, error) {
 	if opts.PageSize <= 0 {
 		opts.PageSize = defaultPageSize
 	}

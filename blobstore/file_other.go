@@ -11,6 +11,10 @@ import (
 // errNotDir has no portable equivalent outside unix.
 var errNotDir = errors.New("not a directory")
 
+// errNameTooLong has no portable equivalent outside unix: there, only the up-front check
+// of segment lengths applies.
+var errNameTooLong = errors.New("file name too long")
+
 func inode(fs.FileInfo) uint64 { return 0 }
 
 // Without flock(2) the per-key lock only holds within this process.

@@ -11,6 +11,9 @@ import (
 // errNotDir is what opening a path through a file (not a directory) fails with.
 var errNotDir = syscall.ENOTDIR
 
+// errNameTooLong is what the operating system refuses a path or file name too long with.
+var errNameTooLong = syscall.ENAMETOOLONG
+
 // writeIDAttr is the extended attribute holding a conditional write's id.
 const writeIDAttr = "user.isledb.write-id"
 

@@ -30,7 +30,7 @@ func validatePrefix(prefix string) error {
 
 func validatePath(p, what string) error {
 	if len(p) > MaxKeyLength {
-		return fmt.Errorf("%w: %s is %d bytes, more than %d", ErrInvalidKey, what, len(p), MaxKeyLength)
+		return fmt.Errorf("%w: %s is %d bytes, more than %d", ErrKeyTooLong, what, len(p), MaxKeyLength)
 	}
 	if !utf8.ValidString(p) {
 		return fmt.Errorf("%w: %s %q is not valid UTF-8", ErrInvalidKey, what, p)

@@ -98,7 +98,7 @@ func (s *Store) fullKey(key string) (string, error) {
 	}
 	full := s.keyPrefix + key
 	if len(full) > MaxKeyLength {
-		return "", fmt.Errorf("%w: key %q with prefix is longer than %d bytes", ErrInvalidKey, key, MaxKeyLength)
+		return "", fmt.Errorf("%w: key %q with prefix is longer than %d bytes", ErrKeyTooLong, key, MaxKeyLength)
 	}
 	return full, nil
 }

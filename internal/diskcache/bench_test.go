@@ -94,3 +94,22 @@ func BenchmarkPut(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkReadAllSizes measures a hit that reads a blob-sized item whole (the reader's blob
+// cache reads cached blobs this way; compare with blobref's BenchmarkVerify).
+func BenchmarkReadAllSizes(b *testing.B) {
+	for _, size := range []int{256 << 10, 1 << 20, 16 << 20} {
+		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) {
+			c, names := benchCache(b, 4, size)
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, ok, err := c.ReadAll(names[i%len(names)]); !ok || err != nil {
+					b.Fatal(ok, err)
+				}
+				i++
+			}
+		})
+	}
+}

@@ -326,7 +326,8 @@ func (c *Cache) Get(name string) (*Handle, bool, error) {
 }
 
 // ReadAll returns the content of the item stored under name. It reports false, with a nil
-// error, on a miss. The slice is the caller's.
+// error, on a miss. The slice is the caller's. A file whose size is not the item's (it was
+// truncated or extended behind the cache's back) is removed and reported as a miss.
 func (c *Cache) ReadAll(name string) ([]byte, bool, error) {
 	data, ok, err := c.readFile(name)
 	c.count(ok, err)
@@ -340,10 +341,18 @@ func (c *Cache) readFile(name string) ([]byte, bool, error) {
 	}
 	defer h.Close()
 	data := make([]byte, h.size)
-	if _, err := h.f.ReadAt(data, 0); err != nil {
-		// The file is shorter than the item it should hold: it was replaced by hand, or a
-		// crash without fsync truncated it. Either way it is not to be trusted.
-		c.log.Warn("diskcache: cached file unreadable; removing it", "dir", c.dir, "file", h.f.Name(), "err", err)
+	_, err = h.f.ReadAt(data, 0)
+	if err == nil {
+		// A file that grew past the item is damaged too (ReadAt alone would not notice).
+		var info fs.FileInfo
+		if info, err = h.f.Stat(); err == nil && info.Size() != h.size {
+			err = fmt.Errorf("file is %d bytes, want %d", info.Size(), h.size)
+		}
+	}
+	if err != nil {
+		// The file is not the item that was stored: it was replaced or written to by hand,
+		// or a crash without fsync truncated it. Either way it is not to be trusted.
+		c.log.Warn("diskcache: cached file damaged; removing it", "dir", c.dir, "file", h.f.Name(), "err", err)
 		_ = c.Remove(name)
 		return nil, false, nil
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -419,6 +420,32 @@ func TestVanishedFile(t *testing.T) {
 	}
 	if s := c.Stats(); s.Items != 0 || s.Bytes != 0 {
 		t.Fatalf("Stats = %v", s)
+	}
+}
+
+// TestGrownFile: a file extended behind the cache's back is not its item any more: ReadAll
+// removes it and reports a miss.
+func TestGrownFile(t *testing.T) {
+	c := openCache(t, t.TempDir(), Options{Capacity: 100})
+	mustPut(t, c, "x", 10)
+	f, err := os.OpenFile(filepath.Join(c.Dir(), "x"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("junk")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := c.ReadAll("x"); ok || err != nil {
+		t.Fatalf("ReadAll of an extended file = %v, %v; want a miss", ok, err)
+	}
+	if s := c.Stats(); s.Items != 0 || s.Bytes != 0 {
+		t.Fatalf("Stats = %v", s)
+	}
+	if _, err := os.Stat(filepath.Join(c.Dir(), "x")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("extended file still there: %v", err)
 	}
 }
 

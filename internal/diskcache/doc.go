@@ -29,8 +29,9 @@
 //   - Put writes "~<random>.tmp" and renames it to the item's file, so a process crash never
 //     leaves a partial file under an item's name; Open deletes leftover temporary files.
 //     Nothing is fsynced: after an operating-system crash or power loss, a file may be
-//     empty or short. Open discards empty files, ReadAll drops a file shorter than its
-//     item, and callers verify what they read (SST checksums, blob digests) and Remove an
+//     empty or short. Open discards empty files, ReadAll drops (as a miss) a file whose
+//     size is no longer its item's (shorter, or grown since it was stored or adopted), and
+//     callers verify what they read (SST checksums, blob lengths and digests) and Remove an
 //     item that fails.
 //   - Open adopts the files already in the directory, ordered by modification time (which
 //     hits refresh, at most every ten minutes per item), and evicts down to capacity.
