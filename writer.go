@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/isledb/isledb/blobstore"
+	"github.com/isledb/isledb/config"
 	"github.com/isledb/isledb/internal/base"
 	"github.com/isledb/isledb/internal/blobref"
 	"github.com/isledb/isledb/internal/compaction"
@@ -170,16 +171,23 @@ func (w *Writer) DeleteWithTTL(key []byte, ttl time.Duration) error {
 	return w.write(base.KindDelete, key, nil, time.Now().Add(ttl).UnixNano())
 }
 
-// checkKV validates a write before anything is buffered.
+// checkKV validates a write before anything is buffered or logged: a write it accepts can
+// be logged and flushed. Validate already keeps the options within the formats' limits
+// (config.KeySizeLimit, config.InlineValueSizeLimit, MaxValueSizeWithWAL); the limits are
+// checked here too, so that no option can let a write through that would fail every flush.
 func (w *Writer) checkKV(key, value []byte) error {
 	vs := w.opts.ValueStorage
 	switch {
 	case len(key) == 0:
 		return ErrEmptyKey
-	case len(key) > vs.MaxKeySize:
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLarge, len(key), vs.MaxKeySize)
+	case len(key) > min(vs.MaxKeySize, config.KeySizeLimit):
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLarge, len(key), min(vs.MaxKeySize, config.KeySizeLimit))
 	case int64(len(value)) > vs.MaxValueSize:
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrValueTooLarge, len(value), vs.MaxValueSize)
+	case !vs.StoresAsBlob(len(value)) && len(value) > config.InlineValueSizeLimit:
+		return fmt.Errorf("%w: %d bytes below the blob threshold, inline limit %d", ErrValueTooLarge, len(value), config.InlineValueSizeLimit)
+	case w.wal != nil && len(value) > MaxValueSizeWithWAL:
+		return fmt.Errorf("%w: %d bytes, limit %d with a WAL", ErrValueTooLarge, len(value), MaxValueSizeWithWAL)
 	}
 	return nil
 }
