@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/isledb/isledb/blobstore"
 	"github.com/isledb/isledb/config"
 	"github.com/isledb/isledb/internal/testutil"
+	"github.com/isledb/isledb/wal"
 )
 
 // limitsWriterOptions are the options of the limit tests: a WAL in dir, no timed flushes.
@@ -257,4 +260,43 @@ func TestLimitsValidate(t *testing.T) {
 			t.Errorf("%s: OpenWriter = %v, want ErrInvalidOptions", c.name, err)
 		}
 	}
+}
+
+// TestLimitsDocumented: the limits table of docs/format.md states the constants' values.
+func TestLimitsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("docs/format.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := string(doc)
+	if i := strings.Index(table, "## Limits"); i < 0 {
+		t.Fatal(`docs/format.md has no "Limits" section`)
+	} else {
+		table = table[i : i+strings.Index(table[i:], "\n## ")+1]
+	}
+	for name, v := range map[string]int64{
+		"config.KeySizeLimit":         config.KeySizeLimit,
+		"config.InlineValueSizeLimit": config.InlineValueSizeLimit,
+		"wal.MaxEntrySize":            wal.MaxEntrySize,
+		"isledb.MaxValueSizeWithWAL":  isledb.MaxValueSizeWithWAL,
+	} {
+		row := ""
+		for _, l := range strings.Split(table, "\n") {
+			if strings.Contains(l, "`"+name+"`") {
+				row = l
+			}
+		}
+		if !strings.Contains(row, groupDigits(v)) {
+			t.Errorf("limits table row of %s does not state %s bytes: %q", name, groupDigits(v), row)
+		}
+	}
+}
+
+// groupDigits formats n with thousands separators, as the docs do.
+func groupDigits(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
