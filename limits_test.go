@@ -3,6 +3,7 @@ package isledb_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -299,4 +300,65 @@ func groupDigits(n int64) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// TestLimitsUnstorableWALRecord: a WAL holding a write no flush can store (logged by a
+// version whose options allowed a 100 KiB key) between good writes. Reopening used to fail
+// for good (the replay's flush failed); now OpenWriter fails with ErrKeyTooLarge, leaving the
+// log alone, and with DiscardUnresolvedWAL drops that write, replays the good ones and
+// opens.
+func TestLimitsUnstorableWALRecord(t *testing.T) {
+	ctx := context.Background()
+	store := blobstore.NewMemory("db")
+	db := openTestDB(t, store)
+	opts := limitsWriterOptions(t.TempDir())
+	w, err := db.OpenWriter(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	epoch := w.Fence().Epoch
+	w.CrashForTest()
+
+	// Log three writes as the writer would have (writer WAL record version 2).
+	bad := bytes.Repeat([]byte("b"), 100<<10)
+	keys := [][]byte{[]byte("good-1"), bad, []byte("good-2")}
+	log, err := wal.Open(wal.DefaultOptions(opts.WALDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range keys {
+		rec := []byte{2, 1} // version 2, kind value
+		rec = binary.LittleEndian.AppendUint64(rec, uint64(i+1))
+		rec = binary.LittleEndian.AppendUint64(rec, 0)
+		rec = binary.AppendUvarint(rec, epoch)
+		rec = binary.AppendUvarint(rec, uint64(len(k)))
+		rec = append(append(rec, k...), "v"...)
+		if _, err := log.Append("writer", rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := log.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := db.OpenWriter(ctx, opts); !errors.Is(err, isledb.ErrKeyTooLarge) {
+		t.Fatalf("OpenWriter on a WAL with a 100 KiB key: %v, want ErrKeyTooLarge", err)
+	}
+	opts.DiscardUnresolvedWAL = true
+	if w, err = db.OpenWriter(ctx, opts); err != nil {
+		t.Fatalf("OpenWriter with DiscardUnresolvedWAL: %v", err)
+	}
+	if st := w.WALReplayStats(); st.Replayed != 2 || st.Unstorable != 1 {
+		t.Errorf("replay: %v, want 2 replayed, 1 unstorable", st)
+	}
+	if err := w.Put([]byte("good-3"), []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := readAll(t, store, [][]byte{keys[0], keys[2], []byte("good-3"), bad})
+	if string(got[0]) != "v" || string(got[1]) != "v" || string(got[2]) != "v" || got[3] != nil {
+		t.Fatalf("read %q; want v, v, v, not found", got)
+	}
 }

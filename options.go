@@ -68,8 +68,10 @@ type WriterOptions struct {
 	WALSyncMode wal.SyncMode
 	// DiscardUnresolvedWAL lets OpenWriter drop the unflushed writes of a superseded
 	// writer whose fate it cannot tell (see ErrWALStale) instead of failing; they are
-	// counted in WALReplayStats.Discarded. Default: false (OpenWriter fails with
-	// ErrWALStale and leaves the log untouched).
+	// counted in WALReplayStats.Discarded. It also drops logged writes that no flush could
+	// store (above the format's limits, logged by a version that accepted them), counted in
+	// WALReplayStats.Unstorable. Default: false (OpenWriter fails with ErrWALStale, or for
+	// an unstorable write ErrKeyTooLarge or ErrValueTooLarge, and leaves the log untouched).
 	DiscardUnresolvedWAL bool
 	// WALRecovery chooses what OpenWriter does with a damaged WAL. A torn tail (a last
 	// record cut short or garbled, as a crash mid-append leaves it) is always cut silently.

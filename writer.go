@@ -173,21 +173,31 @@ func (w *Writer) DeleteWithTTL(key []byte, ttl time.Duration) error {
 
 // checkKV validates a write before anything is buffered or logged: a write it accepts can
 // be logged and flushed. Validate already keeps the options within the formats' limits
-// (config.KeySizeLimit, config.InlineValueSizeLimit, MaxValueSizeWithWAL); the limits are
-// checked here too, so that no option can let a write through that would fail every flush.
+// (config.KeySizeLimit, config.InlineValueSizeLimit, MaxValueSizeWithWAL); checkKV checks
+// the limits too, so that no write gets through that would fail every flush.
 func (w *Writer) checkKV(key, value []byte) error {
 	vs := w.opts.ValueStorage
 	switch {
 	case len(key) == 0:
 		return ErrEmptyKey
-	case len(key) > min(vs.MaxKeySize, config.KeySizeLimit):
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLarge, len(key), min(vs.MaxKeySize, config.KeySizeLimit))
+	case len(key) > vs.MaxKeySize:
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLarge, len(key), vs.MaxKeySize)
 	case int64(len(value)) > vs.MaxValueSize:
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrValueTooLarge, len(value), vs.MaxValueSize)
-	case !vs.StoresAsBlob(len(value)) && len(value) > config.InlineValueSizeLimit:
-		return fmt.Errorf("%w: %d bytes below the blob threshold, inline limit %d", ErrValueTooLarge, len(value), config.InlineValueSizeLimit)
 	case w.wal != nil && len(value) > MaxValueSizeWithWAL:
 		return fmt.Errorf("%w: %d bytes, limit %d with a WAL", ErrValueTooLarge, len(value), MaxValueSizeWithWAL)
+	}
+	return unstorable(vs.ValueOptions, key, value)
+}
+
+// unstorable returns why an entry could never be flushed as vs stores values (a key above
+// config.KeySizeLimit, or a value kept inline above config.InlineValueSizeLimit), or nil.
+func unstorable(vs config.ValueOptions, key, value []byte) error {
+	switch {
+	case len(key) > config.KeySizeLimit:
+		return fmt.Errorf("%w: %d bytes, the SST format's limit is %d", ErrKeyTooLarge, len(key), config.KeySizeLimit)
+	case !vs.StoresAsBlob(len(value)) && len(value) > config.InlineValueSizeLimit:
+		return fmt.Errorf("%w: %d bytes below the blob threshold, the SST format's inline limit is %d", ErrValueTooLarge, len(value), config.InlineValueSizeLimit)
 	}
 	return nil
 }
