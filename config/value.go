@@ -21,16 +21,16 @@ type ValueOptions struct {
 	MaxKeySize int
 	// BlobThreshold: values of at least this many bytes are written as blob objects
 	// (blob/<sha256>) and the SST holds a 40-byte reference. Default: 256 KiB.
-	// A negative value disables blobs: every value is stored inline. A value below the
-	// threshold is stored inline, so BlobThreshold - 1 must not exceed
-	// InlineValueSizeLimit unless MaxValueSize does not either (see MaxValueSize).
+	// A negative value disables blobs: every value is stored inline. Values below the
+	// threshold are stored inline, so they must fit InlineValueSizeLimit (see MaxValueSize).
 	BlobThreshold int
 	// MaxValueSize is the largest value accepted, in bytes: 0 to ValueSizeLimit (4 GiB;
 	// less with a writer WAL, see isledb.MaxValueSizeWithWAL). Values stored inline (below
 	// BlobThreshold, or all of them when blobs are disabled) may not exceed
-	// InlineValueSizeLimit (256 MiB): Validate refuses a MaxValueSize above it unless
-	// BlobThreshold is at most InlineValueSizeLimit + 1, so that every larger value becomes
-	// a blob. Limits are listed in docs/format.md ("Limits"). Default: 256 MiB.
+	// InlineValueSizeLimit (256 MiB): Validate refuses a MaxValueSize above it unless blobs
+	// are enabled with a BlobThreshold of at most InlineValueSizeLimit + 1, so that every
+	// larger value becomes a blob. Limits are listed in docs/format.md ("Limits").
+	// Default: 256 MiB.
 	MaxValueSize int64
 }
 
