@@ -46,7 +46,9 @@ type WriterOptions struct {
 	// A failed flush is retried with backoff unless the error is terminal (the writer
 	// was fenced), in which case the writer stops. Default: ignore.
 	OnFlushError func(error)
-	// ValueStorage limits keys and values and sets when values become blobs. Default:
+	// ValueStorage limits keys and values and sets when values become blobs. Validate
+	// refuses limits the formats cannot store (config.ValueOptions, MaxValueSizeWithWAL;
+	// docs/format.md, "Limits"), so that every write Put accepts can be flushed. Default:
 	// config.DefaultValueStorageConfig().
 	ValueStorage config.ValueStorageConfig
 	// OwnerID names this writer in its fence claim. Default: "<hostname>-<pid>".
@@ -66,8 +68,10 @@ type WriterOptions struct {
 	WALSyncMode wal.SyncMode
 	// DiscardUnresolvedWAL lets OpenWriter drop the unflushed writes of a superseded
 	// writer whose fate it cannot tell (see ErrWALStale) instead of failing; they are
-	// counted in WALReplayStats.Discarded. Default: false (OpenWriter fails with
-	// ErrWALStale and leaves the log untouched).
+	// counted in WALReplayStats.Discarded. It also drops logged writes that no flush could
+	// store (above the format's limits, logged by a version that accepted them), counted in
+	// WALReplayStats.Unstorable. Default: false (OpenWriter fails with ErrWALStale, or for
+	// an unstorable write ErrKeyTooLarge or ErrValueTooLarge, and leaves the log untouched).
 	DiscardUnresolvedWAL bool
 	// WALRecovery chooses what OpenWriter does with a damaged WAL. A torn tail (a last
 	// record cut short or garbled, as a crash mid-append leaves it) is always cut silently.
@@ -89,6 +93,11 @@ const (
 	DefaultCompression           = "snappy"
 	DefaultMaxImmutableMemtables = 4
 )
+
+// MaxValueSizeWithWAL is the largest ValueStorage.MaxValueSize a writer with a WALDir
+// accepts: a write is one WAL entry, at most wal.MaxEntrySize (1 GiB) with a key of up to
+// config.KeySizeLimit and the record header (see "Limits" in docs/format.md).
+const MaxValueSizeWithWAL = wal.MaxEntrySize - config.KeySizeLimit - walRecordMaxOverhead
 
 // DefaultWriterOptions returns the writer defaults documented on each field.
 func DefaultWriterOptions() WriterOptions {
@@ -154,6 +163,9 @@ func (o WriterOptions) Validate() error {
 	}
 	if err := o.ValueStorage.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if o.WALDir != "" && o.ValueStorage.MaxValueSize > MaxValueSizeWithWAL {
+		errs = append(errs, fmt.Errorf("ValueStorage.MaxValueSize %d: a writer with a WALDir takes values of up to %d bytes (MaxValueSizeWithWAL, the WAL's entry limit)", o.ValueStorage.MaxValueSize, MaxValueSizeWithWAL))
 	}
 	if o.WALSyncMode > wal.SyncAsync {
 		errs = append(errs, fmt.Errorf("WALSyncMode %d: want wal.SyncStrict, SyncBatchOnly or SyncAsync", o.WALSyncMode))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/isledb/isledb/blobstore"
+	"github.com/isledb/isledb/config"
 	"github.com/isledb/isledb/internal/base"
 	"github.com/isledb/isledb/internal/blobref"
 	"github.com/isledb/isledb/internal/compaction"
@@ -192,7 +193,10 @@ func (w *Writer) DeleteWithTTL(key []byte, ttl time.Duration) error {
 	return w.write(base.KindDelete, key, nil, time.Now().Add(ttl).UnixNano())
 }
 
-// checkKV validates a write before anything is buffered.
+// checkKV validates a write before anything is buffered or logged: a write it accepts can
+// be logged and flushed. Validate already keeps the options within the formats' limits
+// (config.KeySizeLimit, config.InlineValueSizeLimit, MaxValueSizeWithWAL); checkKV checks
+// the limits too, so that no write gets through that would fail every flush.
 func (w *Writer) checkKV(key, value []byte) error {
 	vs := w.opts.ValueStorage
 	switch {
@@ -202,6 +206,20 @@ func (w *Writer) checkKV(key, value []byte) error {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLarge, len(key), vs.MaxKeySize)
 	case int64(len(value)) > vs.MaxValueSize:
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrValueTooLarge, len(value), vs.MaxValueSize)
+	case w.wal != nil && len(value) > MaxValueSizeWithWAL:
+		return fmt.Errorf("%w: %d bytes, limit %d with a WAL", ErrValueTooLarge, len(value), MaxValueSizeWithWAL)
+	}
+	return unstorable(vs.ValueOptions, key, value)
+}
+
+// unstorable returns why an entry could never be flushed as vs stores values (a key above
+// config.KeySizeLimit, or a value kept inline above config.InlineValueSizeLimit), or nil.
+func unstorable(vs config.ValueOptions, key, value []byte) error {
+	switch {
+	case len(key) > config.KeySizeLimit:
+		return fmt.Errorf("%w: %d bytes, the SST format's limit is %d", ErrKeyTooLarge, len(key), config.KeySizeLimit)
+	case !vs.StoresAsBlob(len(value)) && len(value) > config.InlineValueSizeLimit:
+		return fmt.Errorf("%w: %d bytes below the blob threshold, the SST format's inline limit is %d", ErrValueTooLarge, len(value), config.InlineValueSizeLimit)
 	}
 	return nil
 }

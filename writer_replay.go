@@ -64,12 +64,21 @@ type WALReplayStats struct {
 	// Discarded counts records whose fate could not be told, dropped because
 	// WriterOptions.DiscardUnresolvedWAL is set.
 	Discarded int
+	// Unstorable counts records dropped because no flush could ever store them (a key or
+	// inline value above the format's limits, see "Limits" in docs/format.md: only a
+	// version that accepted such writes logged them), dropped because
+	// WriterOptions.DiscardUnresolvedWAL is set.
+	Unstorable int
 }
 
 // String formats the counts on one line.
 func (s WALReplayStats) String() string {
-	return fmt.Sprintf("%d records: %d published, %d replayed, %d rebased, %d superseded, %d discarded",
+	out := fmt.Sprintf("%d records: %d published, %d replayed, %d rebased, %d superseded, %d discarded",
 		s.Records, s.Published, s.Replayed, s.Rebased, s.Superseded, s.Discarded)
+	if s.Unstorable > 0 {
+		out += fmt.Sprintf(", %d unstorable", s.Unstorable)
+	}
+	return out
 }
 
 // WALReplayStats returns what OpenWriter did with the records it found in WALDir (all zero
@@ -149,6 +158,28 @@ func (w *Writer) replayWAL(ctx context.Context, m *manifest.Manifest, recs []wal
 			newer[k] = true
 			rebase = append(rebase, r)
 		}
+	}
+	// Records no flush could store (logged by a version whose options allowed them) would
+	// fail every flush and hold up the others: refused, or dropped on request.
+	var unstorableErr error
+	keep := func(rs []walRecord) []walRecord {
+		out := rs[:0]
+		for _, r := range rs {
+			if err := unstorable(w.opts.ValueStorage.ValueOptions, r.key, r.value); err != nil {
+				st.Unstorable++
+				if unstorableErr == nil {
+					unstorableErr = fmt.Errorf("seq %d: %w", r.seq, err)
+				}
+				continue
+			}
+			out = append(out, r)
+		}
+		return out
+	}
+	direct, rebase = keep(direct), keep(rebase)
+	if st.Unstorable > 0 && !w.opts.DiscardUnresolvedWAL {
+		return fmt.Errorf("isledb: open writer: replay WAL: of %d records in %s, %d can never be flushed (logged by a version that accepted them; set DiscardUnresolvedWAL to drop them), first %w",
+			len(recs), w.opts.WALDir, st.Unstorable, unstorableErr)
 	}
 	if unresolved+absent > 0 {
 		if !w.opts.DiscardUnresolvedWAL {

@@ -32,6 +32,10 @@ const (
 	walRecordVersion = 2
 )
 
+// walRecordMaxOverhead bounds the bytes a writer WAL record adds to its key and value: the
+// version, kind, seq and expiry, and the two uvarints at their longest.
+const walRecordMaxOverhead = 1 + 1 + 8 + 8 + 2*binary.MaxVarintLen64
+
 // walMarkerPublished is the first byte of a marker record (frozen): every record with a WAL
 // id below the marker's is published (in the manifest), and replay skips it. The log drops
 // only whole segments, so published records can outlive their truncation; the marker keeps

@@ -16,13 +16,21 @@ type ValueStorageConfig struct {
 
 // ValueOptions limits keys and values and sets the blob threshold.
 type ValueOptions struct {
-	// MaxKeySize is the longest key accepted, in bytes. Default: 64 KiB.
+	// MaxKeySize is the longest key accepted, in bytes: 1 to KeySizeLimit (64 KiB, the SST
+	// format's limit; see "Limits" in docs/format.md). Default: KeySizeLimit.
 	MaxKeySize int
 	// BlobThreshold: values of at least this many bytes are written as blob objects
 	// (blob/<sha256>) and the SST holds a 40-byte reference. Default: 256 KiB.
-	// A negative value disables blobs: every value is stored inline.
+	// A negative value disables blobs: every value is stored inline. Values below the
+	// threshold are stored inline, so they must fit InlineValueSizeLimit (see MaxValueSize).
 	BlobThreshold int
-	// MaxValueSize is the largest value accepted, in bytes. Default: 256 MiB.
+	// MaxValueSize is the largest value accepted, in bytes: 0 to ValueSizeLimit (4 GiB;
+	// less with a writer WAL, see isledb.MaxValueSizeWithWAL). Values stored inline (below
+	// BlobThreshold, or all of them when blobs are disabled) may not exceed
+	// InlineValueSizeLimit (256 MiB): Validate refuses a MaxValueSize above it unless blobs
+	// are enabled with a BlobThreshold of at most InlineValueSizeLimit + 1, so that every
+	// larger value becomes a blob. Limits are listed in docs/format.md ("Limits").
+	// Default: 256 MiB.
 	MaxValueSize int64
 }
 
@@ -75,9 +83,9 @@ type BlobGCOptions struct {
 
 // The defaults, as DefaultValueStorageConfig returns them.
 const (
-	DefaultMaxKeySize    = 64 << 10
+	DefaultMaxKeySize    = KeySizeLimit
 	DefaultBlobThreshold = 256 << 10
-	DefaultMaxValueSize  = 256 << 20
+	DefaultMaxValueSize  = InlineValueSizeLimit
 	DefaultGCInterval    = time.Hour
 	DefaultGCMinAge      = 24 * time.Hour
 )
@@ -114,11 +122,14 @@ var ErrInvalidConfig = errors.New("config: invalid value storage configuration")
 // Validate reports every invalid field at once.
 func (c ValueStorageConfig) Validate() error {
 	var errs []error
-	if c.MaxKeySize < 1 || c.MaxKeySize > 1<<20 {
-		errs = append(errs, fmt.Errorf("MaxKeySize %d: want 1 to 1 MiB", c.MaxKeySize))
+	if c.MaxKeySize < 1 || c.MaxKeySize > KeySizeLimit {
+		errs = append(errs, fmt.Errorf("MaxKeySize %d: want 1 to %d (KeySizeLimit, the SST format's key limit)", c.MaxKeySize, KeySizeLimit))
 	}
-	if c.MaxValueSize < 0 || c.MaxValueSize > 4<<30 {
-		errs = append(errs, fmt.Errorf("MaxValueSize %d: want 0 to 4 GiB", c.MaxValueSize))
+	if c.MaxValueSize < 0 || c.MaxValueSize > ValueSizeLimit {
+		errs = append(errs, fmt.Errorf("MaxValueSize %d: want 0 to %d (ValueSizeLimit)", c.MaxValueSize, ValueSizeLimit))
+	} else if n := c.MaxInlineValueSize(); n > InlineValueSizeLimit {
+		errs = append(errs, fmt.Errorf("MaxValueSize %d with BlobThreshold %d: values of up to %d bytes would be stored inline, above the SST format's InlineValueSizeLimit %d; lower MaxValueSize, or BlobThreshold to at most %d",
+			c.MaxValueSize, c.BlobThreshold, n, InlineValueSizeLimit, InlineValueSizeLimit+1))
 	}
 	if c.BlobThreshold > 0 && int64(c.BlobThreshold) > c.MaxValueSize && c.MaxValueSize > 0 {
 		// Harmless (no value reaches the threshold) but surely not what was meant.
@@ -131,6 +142,15 @@ func (c ValueStorageConfig) Validate() error {
 		return nil
 	}
 	return fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(errs...))
+}
+
+// MaxInlineValueSize returns the largest value these options let an SST hold inline: the
+// largest accepted value (MaxValueSize) that StoresAsBlob does not send to a blob.
+func (o ValueOptions) MaxInlineValueSize() int64 {
+	if o.BlobThreshold > 0 {
+		return min(o.MaxValueSize, int64(o.BlobThreshold)-1)
+	}
+	return o.MaxValueSize
 }
 
 // StoresAsBlob reports whether a value of n bytes is written as a blob object.

@@ -1,5 +1,7 @@
 package sstable
 
+import "github.com/isledb/isledb/config"
+
 // The SST file format, version 1.
 //
 // Everything below is frozen: a file written by version 1 must be readable by every later
@@ -129,13 +131,11 @@ const (
 	bloomLineBits = bloomLineBytes * 8
 )
 
-// Limits a writer enforces and a reader relies on. Raising them is a format change.
+// The limits a writer enforces and a reader relies on are defined once, in package config:
+// config.KeySizeLimit (the longest user key an SST may hold) and config.InlineValueSizeLimit
+// (the largest value it may hold inline; larger values belong in blobs). Raising them is a
+// format change.
 const (
-	// MaxKeySize is the largest user key an SST may hold.
-	MaxKeySize = 64 << 10
-	// MaxValueSize is the largest value an SST may hold inline. Larger values belong in
-	// blobs.
-	MaxValueSize = 256 << 20
 	// maxBlockSize bounds a decoded block: one maximal entry and its overhead fit.
-	maxBlockSize = MaxKeySize + MaxValueSize + 1<<16
+	maxBlockSize = config.KeySizeLimit + config.InlineValueSizeLimit + 1<<16
 )

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/isledb/isledb/config"
 	"github.com/isledb/isledb/internal/base"
 )
 
@@ -329,7 +330,7 @@ func TestEmptyAndLargeKeysValues(t *testing.T) {
 		{Key: []byte("c"), Seq: 3, Kind: base.KindValue, Value: compressible},
 		{Key: longKey('d', 4000), Seq: 4, Kind: base.KindValue, Value: []byte("long key")},
 		{Key: longKey('d', 4001), Seq: 5, Kind: base.KindValue, Value: []byte("longer key")},
-		{Key: longKey('e', MaxKeySize-1), Seq: 6, Kind: base.KindDelete},
+		{Key: longKey('e', config.KeySizeLimit-1), Seq: 6, Kind: base.KindDelete},
 		{Key: []byte("f"), Seq: 7, Kind: base.KindValue, Value: big, Expiry: 1},
 	}
 	for _, comp := range []string{"none", "snappy", "zstd", "lz4"} {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pierrec/lz4/v4"
 
+	"github.com/isledb/isledb/config"
 	"github.com/isledb/isledb/internal/base"
 )
 
@@ -210,10 +211,10 @@ func checkEntry(e *Entry) error {
 		return fmt.Errorf("%w: sequence number %d above %d", ErrInvalidEntry, e.Seq, base.SeqNumMax)
 	case e.Expiry < 0:
 		return fmt.Errorf("%w: negative expiry %d", ErrInvalidEntry, e.Expiry)
-	case len(e.Key) > MaxKeySize:
-		return fmt.Errorf("%w: key of %d bytes (max %d)", ErrInvalidEntry, len(e.Key), MaxKeySize)
-	case len(e.Value) > MaxValueSize:
-		return fmt.Errorf("%w: value of %d bytes (max %d)", ErrInvalidEntry, len(e.Value), MaxValueSize)
+	case len(e.Key) > config.KeySizeLimit:
+		return fmt.Errorf("%w: key of %d bytes (max %d)", ErrInvalidEntry, len(e.Key), config.KeySizeLimit)
+	case len(e.Value) > config.InlineValueSizeLimit:
+		return fmt.Errorf("%w: value of %d bytes (max %d)", ErrInvalidEntry, len(e.Value), config.InlineValueSizeLimit)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/isledb/isledb/config"
 	"github.com/isledb/isledb/internal/base"
 )
 
@@ -70,7 +71,7 @@ func TestWriterRejects(t *testing.T) {
 		{"bad kind", Entry{Key: []byte("z"), Seq: 1, Kind: 9}, ErrInvalidEntry},
 		{"seq too large", Entry{Key: []byte("z"), Seq: base.SeqNumMax + 1}, ErrInvalidEntry},
 		{"negative expiry", Entry{Key: []byte("z"), Seq: 1, Expiry: -1}, ErrInvalidEntry},
-		{"key too large", Entry{Key: make([]byte, MaxKeySize+1), Seq: 1}, ErrInvalidEntry},
+		{"key too large", Entry{Key: make([]byte, config.KeySizeLimit+1), Seq: 1}, ErrInvalidEntry},
 	}
 	for _, tt := range tests {
 		if err := w.Add(tt.e); !errors.Is(err, tt.want) {
