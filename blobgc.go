@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -291,13 +292,16 @@ func (g *collector) sweep(ctx context.Context, st *GCStats) error {
 	}
 	var n int
 	var size int64
+	var untracked []string
 	err = g.updateCheckpoint(ctx, func(c *gcCheckpoint) bool {
-		n, size = 0, 0
+		n, size, untracked = 0, 0, untracked[:0]
 		for _, h := range gone {
 			if e, ok := c.blobs[h]; ok && e.state == blobDoomed {
 				delete(c.blobs, h)
 				n++
 				size += e.size
+			} else {
+				untracked = append(untracked, g.store.BlobPath(hex.EncodeToString(h[:])))
 			}
 		}
 		c.blobsDeleted += uint64(n)
@@ -305,6 +309,13 @@ func (g *collector) sweep(ctx context.Context, st *GCStats) error {
 	})
 	if err != nil {
 		return err
+	}
+	if len(untracked) > 0 {
+		// Another sweep (a zombie compactor's) removed them, or the state was damaged and
+		// rebuilt while this sweep was deleting: a writer may then have stopped waiting
+		// for one of these deletes before it landed (see "Damaged GC state" in gc.go).
+		g.logger.Warn("isledb: blob gc: blobs deleted by this sweep had left the blob GC state meanwhile; check that no SST refers to them",
+			"blobs", untracked)
 	}
 	st.BlobsDeleted += n
 	st.BlobBytesDeleted += size
@@ -318,18 +329,21 @@ func (g *collector) sweep(ctx context.Context, st *GCStats) error {
 // that are candidates from the blob GC state and returns those that are doomed (being
 // deleted; the caller waits and calls again), and the checkpoint's count of blobs deleted
 // (which grows with every sweep that removes a blob from the state).
-func claimBlobs(ctx context.Context, marks manifest.GCMarkStorage, hashes [][32]byte) ([][32]byte, uint64, error) {
+//
+// A damaged checkpoint is set aside and replaced with a fresh one, with a warning to the
+// DB's logger (see "Damaged GC state" in gc.go): a blob seen doomed before is then no
+// longer doomed, and the caller, which checks every blob it saw doomed and, since the
+// count changes, every blob of the flush (W3), puts back what a sweep deleted.
+func claimBlobs(ctx context.Context, db *DB, hashes [][32]byte) ([][32]byte, uint64, error) {
+	marks := db.gcmarks
+	repair := gcRepair{store: db.store, logger: db.logger, now: time.Now}
 	for range maxCASAttempts {
-		data, tok, exists, err := marks.LoadGCCheckpoint(ctx)
+		c, tok, exists, err := loadGCCheckpoint(ctx, marks, repair)
 		if err != nil {
 			return nil, 0, fmt.Errorf("load the blob GC state: %w", err)
 		}
 		if !exists {
 			return nil, 0, nil
-		}
-		c, err := decodeGCCheckpoint(data)
-		if err != nil {
-			return nil, 0, fmt.Errorf("load the blob GC state: %w", err)
 		}
 		var doomed [][32]byte
 		changed := false
@@ -379,19 +393,37 @@ func blobIDHash(id string) ([32]byte, bool) {
 	return h, true
 }
 
-// loadCheckpoint loads the GC checkpoint (empty if absent) and its CAS state.
+// loadCheckpoint loads the GC checkpoint (empty if absent) and its CAS state. A damaged
+// checkpoint is set aside and replaced with a fresh one (loadGCCheckpoint).
 func (g *collector) loadCheckpoint(ctx context.Context) (gcCheckpoint, string, bool, error) {
-	data, tok, exists, err := g.marks.LoadGCCheckpoint(ctx)
+	c, tok, exists, err := loadGCCheckpoint(ctx, g.marks, g.repairer())
 	if err != nil {
-		return gcCheckpoint{}, "", false, fmt.Errorf("isledb: gc: load checkpoint: %w", err)
-	}
-	c := gcCheckpoint{blobs: map[[32]byte]blobEntry{}}
-	if exists {
-		if c, err = decodeGCCheckpoint(data); err != nil {
-			return gcCheckpoint{}, "", false, fmt.Errorf("isledb: gc: %w", err)
-		}
+		return gcCheckpoint{}, "", false, fmt.Errorf("isledb: gc: %w", err)
 	}
 	return c, tok, exists, nil
+}
+
+// loadGCCheckpoint loads the GC checkpoint (empty if absent) and its CAS state, for the
+// collector and the writers alike. A damaged checkpoint is set aside and replaced, by CAS,
+// with a fresh one (see "Damaged GC state" in gc.go): no blob GC state (nothing doomed),
+// no last run, and blobsDeleted at a random value with the top bit set, so that a writer
+// that read it before the damage sees it change.
+func loadGCCheckpoint(ctx context.Context, marks manifest.GCMarkStorage, r gcRepair) (gcCheckpoint, string, bool, error) {
+	c, tok, exists, err := loadGCState(ctx, r, manifest.GCCheckpointKey,
+		marks.LoadGCCheckpoint, marks.StoreGCCheckpoint, decodeGCCheckpoint, freshGCCheckpoint,
+		"blob GC restarts its candidates from scratch (nothing doomed); writers re-check their blobs")
+	if err != nil {
+		return gcCheckpoint{}, "", false, err
+	}
+	if !exists {
+		c = gcCheckpoint{blobs: map[[32]byte]blobEntry{}}
+	}
+	return c, tok, exists, nil
+}
+
+// freshGCCheckpoint encodes the checkpoint that replaces a damaged one.
+func freshGCCheckpoint() []byte {
+	return encodeGCCheckpoint(gcCheckpoint{blobsDeleted: rand.Uint64() | 1<<63, blobs: map[[32]byte]blobEntry{}})
 }
 
 // checkpoint loads the GC checkpoint; the first time, it takes the last blob GC run from it.
