@@ -77,7 +77,12 @@ import (
 // store call that sent it (its retries included) has returned — no request delayed beyond
 // that — and a zombie compactor does not sweep concurrently with the live one across a
 // flush. (E) writers and compactors use the same GCMarkStorage (DBOptions.GCMarkStorage,
-// CompactorOptions.GCMarkStorage).
+// CompactorOptions.GCMarkStorage). (F) the checkpoint is not damaged (from outside the
+// protocol) while a sweep's delete calls are in flight: a damaged checkpoint is replaced
+// with a fresh state holding nothing doomed ("Damaged GC state" in gc.go), so a writer can
+// no longer see that a delete is on its way. Damage at any other time is safe: the fresh
+// state only restarts blob GC's cycle, and its new blobsDeleted makes writers that looked
+// before the damage check every blob.
 //
 // Why a blob B that an SST X refers to is never deleted while X is in the bucket. (While a
 // compaction rewrites X, its output, which refers to B too, is uploaded before X leaves the
@@ -332,8 +337,9 @@ func (g *collector) sweep(ctx context.Context, st *GCStats) error {
 //
 // A damaged checkpoint is set aside and replaced with a fresh one, with a warning to the
 // DB's logger (see "Damaged GC state" in gc.go): a blob seen doomed before is then no
-// longer doomed, and the caller, which checks every blob it saw doomed and, since the
-// count changes, every blob of the flush (W3), puts back what a sweep deleted.
+// longer doomed, and the count restarts at a random value. The caller checks every blob
+// it saw doomed, and every blob of the flush if the count changed since its first look
+// (W3), and puts back what a sweep deleted.
 func claimBlobs(ctx context.Context, db *DB, hashes [][32]byte) ([][32]byte, uint64, error) {
 	marks := db.gcmarks
 	repair := gcRepair{store: db.store, logger: db.logger, now: time.Now}
@@ -478,7 +484,9 @@ func (g *collector) updateCheckpoint(ctx context.Context, fn func(*gcCheckpoint)
 //	+---------+-------+----------+---------+
 //
 // lastBlobGC is when blob GC last marked (unix nanoseconds, 0: never); logSeq the manifest
-// position it ran against; blobsDeleted how many blobs it has deleted in all. The blobs are
+// position it ran against; blobsDeleted how many blobs it has deleted in all (counted from
+// a random value with bit 63 set after a damaged checkpoint was rebuilt: writers only
+// compare it for change). The blobs are
 // the blob GC state, sorted by hash (the blob's SHA-256, its name), hashes unique: state 1
 // is a candidate, 2 doomed; markedAt the candidate's stamp (unix nanoseconds; 0: not yet
 // stamped); size the blob's size in bytes.

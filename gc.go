@@ -52,6 +52,11 @@ import (
 //
 // Blob GC (BlobGC.Enabled) is a mark-then-sweep serialized with the writers through the GC
 // checkpoint; its protocol and the argument for its safety are in blobgc.go.
+//
+// Damaged marks (or a damaged checkpoint) never stop GC: they are set aside, replaced by
+// CAS with an empty state, and every SST out of the manifest is marked again, stamped at
+// the repair, so nothing is deleted less than a grace period after it (see "Damaged GC
+// state" below).
 
 // GCStats counts the work of garbage collection: of one pass (RunGC) or, in compactor
 // stats, of all passes so far.
@@ -485,7 +490,10 @@ func (d *gcDecoder) bytes(n uint64, what string) []byte {
 // "<key>.damaged-<unix nanoseconds>-<8 hex digits>" in the bucket for operators, replaces
 // the object by compare-and-swap against the damaged version with a fresh, empty state,
 // logs a warning, and loads again. Two processes racing the repair are serialized by the
-// CAS: the loser reloads the winner's state (there may be two copies aside). Only damage is
+// CAS: the loser reloads the winner's state (there may be two copies aside). A fenced
+// compactor may repair too (it loads the marks before it checks the fence): replacing
+// bytes that hold nothing readable loses nothing, and the CAS never replaces a sound
+// version. Only damage is
 // replaced: an object of a version this release does not read (with a sound checksum) was
 // written by a newer release and is left alone (errGCStateVersion; the load fails as
 // before).

@@ -3,8 +3,10 @@ package isledb
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -464,5 +466,148 @@ func TestGCDamagedCheckpointBlobGC(t *testing.T) {
 	pass("MinAge after the new stamp")
 	if exists() {
 		t.Fatal("blob GC never deleted the unreferenced blob after the repair")
+	}
+}
+
+// TestGCDamagedMarksRandom runs random flushes, compactions (a quarter of whose manifest
+// appends fail), GC passes, orphan uploads and waits on the GC clock, and damages gc/marks
+// at random steps. After every step the recorded requests are checked against GC safety
+// (gcRecorder.check), and against what a repair promises: every SST deleted after a damage
+// at time tD is deleted at tD + grace or later (whatever was pending lost its stamp; what
+// left the manifest or was uploaded later is younger anyway). Compactions and passes never
+// fail on the damage, and in the end, once quiet, GC deletes everything no manifest names.
+func TestGCDamagedMarksRandom(t *testing.T) {
+	for seed := range uint64(8) {
+		t.Run(fmt.Sprint("seed=", seed+1), func(t *testing.T) { runGCDamagedMarksRandom(t, seed+1) })
+	}
+}
+
+func runGCDamagedMarksRandom(t *testing.T, seed uint64) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(seed, 13))
+	const grace = time.Minute
+	clock := newGCFakeClock()
+	store, rec := newGCRecorder(blobstore.NewMemory("db"), clock)
+	rec.beforePut = func(key string, data []byte) error {
+		if strings.HasPrefix(key, "manifest/log/") {
+			if e, err := manifest.DecodeLogEntry(key, data); err == nil && e.Kind == manifest.EntryCompaction && rng.IntN(4) == 0 {
+				return errGCInjected
+			}
+		}
+		return nil
+	}
+	db, err := OpenDB(ctx, store, DBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	w, err := db.OpenWriter(ctx, WriterOptions{FlushInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs logBuffer
+	c, err := db.OpenCompactor(ctx, CompactorOptions{
+		L0CompactionThreshold: 2, MinSources: 2, MaxSources: 3, TargetSSTSize: 2 << 10, BlockSize: 512,
+		GCGracePeriod: grace, GCInterval: time.Nanosecond, clock: clock.Now, Logger: logs.logger(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type damage struct {
+		events int // recorded events before it
+		at     time.Time
+	}
+	var damages []damage
+	verify := func(step int, what string) {
+		t.Helper()
+		if _, err := rec.check(grace); err != nil {
+			t.Fatalf("step %d (%s): %v", step, what, err)
+		}
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		for _, d := range damages {
+			// SSTs uploaded after the damage are left out: GC deletes them a grace
+			// period after their upload at the earliest, and a compaction whose append
+			// failed deletes its outputs at once.
+			later := map[string]bool{}
+			for _, ev := range rec.events[d.events:] {
+				if ev.kind == gcPutSST {
+					later[ev.id] = true
+				}
+				if ev.kind == gcDeleteSST && !later[ev.id] && ev.at.Sub(d.at) < grace {
+					t.Fatalf("step %d (%s): sst %s deleted %v after gc/marks was damaged (grace %v)", step, what, ev.id, ev.at.Sub(d.at), grace)
+				}
+			}
+		}
+	}
+	damaged := 0
+	for step := range 50 {
+		var what string
+		switch op := rng.IntN(10); {
+		case op < 3:
+			what = "flush"
+			for range 1 + rng.IntN(20) {
+				_ = w.Put(fmt.Appendf(nil, "key-%03d", rng.IntN(200)), bytes.Repeat([]byte{'v'}, rng.IntN(100)))
+			}
+			if err := w.Flush(ctx); err != nil {
+				t.Fatalf("step %d: Flush: %v", step, err)
+			}
+		case op < 5:
+			what = "compaction"
+			if err := c.RunCompaction(ctx); err != nil && !errors.Is(err, errGCInjected) {
+				t.Fatalf("step %d: RunCompaction: %v", step, err)
+			}
+		case op < 6:
+			what = "gc"
+			if _, err := c.RunGC(ctx); err != nil {
+				t.Fatalf("step %d: RunGC: %v", step, err)
+			}
+		case op < 7:
+			what = "orphan"
+			if _, err := store.Write(ctx, store.SSTPath(newSSTID(0, uint64(step))), []byte("junk")); err != nil {
+				t.Fatal(err)
+			}
+		case op < 8:
+			what = "damage gc/marks"
+			rec.mu.Lock()
+			d := damage{events: len(rec.events), at: clock.Now()}
+			rec.mu.Unlock()
+			// Damage that never cancels out: the object with a byte more (or junk).
+			data, _, err := store.Read(ctx, manifest.GCMarksKey)
+			if err != nil && !errors.Is(err, blobstore.ErrNotFound) {
+				t.Fatal(err)
+			}
+			if _, err := store.Write(ctx, manifest.GCMarksKey, append(data, byte(step))); err != nil {
+				t.Fatal(err)
+			}
+			damages = append(damages, d)
+			damaged++
+		default:
+			d := time.Duration(1+rng.IntN(4))*grace/4 + time.Duration(rng.IntN(3)-1)
+			what = fmt.Sprint("wait ", d)
+			clock.Advance(d)
+		}
+		verify(step, what)
+	}
+	for range 2 {
+		if _, err := c.RunGC(ctx); err != nil {
+			t.Fatalf("final RunGC: %v", err)
+		}
+		clock.Advance(grace)
+	}
+	if _, err := c.RunGC(ctx); err != nil {
+		t.Fatalf("final RunGC: %v", err)
+	}
+	verify(-1, "final gc")
+	live, _ := rec.check(grace)
+	objs, err := store.ListSSTFiles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != len(live) {
+		t.Fatalf("%d sst objects left, %d live", len(objs), len(live))
+	}
+	if damaged > 0 && !strings.Contains(logs.String(), "level=WARN") {
+		t.Fatalf("gc/marks damaged %d times, no warning", damaged)
 	}
 }
