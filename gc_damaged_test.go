@@ -288,7 +288,7 @@ func TestGCDamagedCheckpointFlush(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c, err := decodeGCCheckpoint(data); err != nil || len(c.blobs) != 0 {
+		if c, err := decodeGCCheckpoint(data); err != nil || len(c.blobs) != 0 || c.blobsDeleted>>63 != 1 || c.lastBlobGC != 0 {
 			t.Fatalf("checkpoint after the repair: %+v, %v", c, err)
 		}
 		// A second flush finds a sound checkpoint: no new copy.
@@ -609,5 +609,61 @@ func runGCDamagedMarksRandom(t *testing.T, seed uint64) {
 	}
 	if damaged > 0 && !strings.Contains(logs.String(), "level=WARN") {
 		t.Fatalf("gc/marks damaged %d times, no warning", damaged)
+	}
+}
+
+// TestGCDamagedCheckpointDuringSweep: the checkpoint is damaged while a sweep's delete is
+// on its way. The sweep completes (its recording of the deletion meets the damage,
+// repairs it, and RunGC succeeds), and since the blob it deleted is no longer in the state
+// it warns, naming the blob, that a writer may have stopped waiting for it.
+func TestGCDamagedCheckpointDuringSweep(t *testing.T) {
+	ctx := context.Background()
+	value := []byte("an unreferenced blob that blob GC deletes")
+	id := blobref.Of(value).ID()
+	var once sync.Once
+	var store *blobstore.Store
+	hb := &hookBackend{Backend: blobstore.NewMemory("").Backend()}
+	hb.before = func(op, key string) {
+		if op == "delete" && strings.HasSuffix(key, "blob/"+id) {
+			once.Do(func() { damageObject(t, store, manifest.GCCheckpointKey) })
+		}
+	}
+	store = blobstore.NewWithBackend(hb, "", "db")
+	db, err := OpenDB(ctx, store, DBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := store.Write(ctx, store.BlobPath(id), value); err != nil {
+		t.Fatal(err)
+	}
+	const minAge = time.Hour
+	clock := &fakeClock{now: time.Now()}
+	var logs logBuffer
+	c, err := db.OpenCompactor(ctx, CompactorOptions{
+		GCInterval: time.Nanosecond, clock: clock.Now, Logger: logs.logger(),
+		BlobGC: config.BlobGCOptions{Enabled: true, Interval: time.Nanosecond, MinAge: minAge},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted := 0
+	for range 3 { // mark, stamp, doom and sweep
+		clock.Advance(2 * minAge)
+		st, err := c.RunGC(ctx)
+		if err != nil {
+			t.Fatalf("RunGC: %v", err)
+		}
+		deleted += st.BlobsDeleted
+	}
+	if ok, _ := store.Exists(ctx, store.BlobPath(id)); ok {
+		t.Fatal("the blob was not deleted")
+	}
+	if deleted != 0 {
+		t.Fatalf("%d blobs counted as deleted: the deletion was never recorded in the state", deleted)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "damaged GC state set aside") || !strings.Contains(out, "had left the blob GC state") || !strings.Contains(out, id) {
+		t.Fatalf("want warnings about the repair and the untracked deletion; log:\n%s", out)
 	}
 }
