@@ -143,7 +143,7 @@ func (g *collector) stats() GCStats {
 }
 
 // loadMarks returns the marks and their CAS state. Damaged marks are set aside and
-// replaced with empty ones (see repairGCState): what they held is lost, and the pass that
+// replaced with empty ones (see loadGCState): what they held is lost, and the pass that
 // follows marks every SST out of the manifest anew, stamped with its own time.
 func (g *collector) loadMarks(ctx context.Context) (gcMarks, string, bool, error) {
 	marks, tok, exists, err := loadGCState(ctx, g.repairer(), manifest.GCMarksKey,
@@ -159,7 +159,7 @@ func (g *collector) loadMarks(ctx context.Context) (gcMarks, string, bool, error
 	return marks, tok, exists, nil
 }
 
-// repairer returns what repairGCState needs to set damaged state aside.
+// repairer returns what loadGCState needs to set damaged state aside.
 func (g *collector) repairer() gcRepair {
 	return gcRepair{store: g.store, logger: g.logger, now: g.clock}
 }
@@ -493,13 +493,12 @@ func (d *gcDecoder) bytes(n uint64, what string) []byte {
 // CAS: the loser reloads the winner's state (there may be two copies aside). A fenced
 // compactor may repair too (it loads the marks before it checks the fence): replacing
 // bytes that hold nothing readable loses nothing, and the CAS never replaces a sound
-// version. Only damage is
-// replaced: an object of a version this release does not read (with a sound checksum) was
-// written by a newer release and is left alone (errGCStateVersion; the load fails as
-// before).
+// version. Only damage is replaced: an object of a version this release does not read
+// (with a sound checksum) was written by a newer release and is left alone
+// (errGCStateVersion; the load fails as before).
 //
-// Starting from an empty state is safe because every piece of GC state only ever delays a
-// deletion:
+// Starting from an empty state is safe because losing GC state only ever delays
+// deletions:
 //
 //   - gc/marks: lost intents and removal stamps are taken again. The next pass finds every
 //     SST object out of the manifest unmarked and marks it as an orphan stamped with its
