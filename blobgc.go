@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -76,7 +77,12 @@ import (
 // the same doomed blob, one of them with its delete still in flight after the other
 // removed the blob from the state, could delete a copy a writer has put back since. (E)
 // writers and compactors use the same GCMarkStorage (DBOptions.GCMarkStorage,
-// CompactorOptions.GCMarkStorage). No bound on how long a flush takes is needed (W4).
+// CompactorOptions.GCMarkStorage). (F) the checkpoint is not damaged (from outside the
+// protocol) while a sweep's delete calls are in flight: a damaged checkpoint is replaced
+// with a fresh state holding nothing doomed ("Damaged GC state" in gc.go), so a writer can
+// no longer see that a delete is on its way. Damage at any other time is safe: the fresh
+// state only restarts blob GC's cycle, and its new blobsDeleted makes writers that looked
+// before the damage check every blob. No bound on how long a flush takes is needed (W4).
 // CompactorOptions.Validate requires MinAge >= GCGracePeriod, and the writer has no blob
 // GC setting: nothing has to agree between them.
 //
@@ -291,13 +297,16 @@ func (g *collector) sweep(ctx context.Context, st *GCStats) error {
 	}
 	var n int
 	var size int64
+	var untracked []string
 	err = g.updateCheckpoint(ctx, func(c *gcCheckpoint) bool {
-		n, size = 0, 0
+		n, size, untracked = 0, 0, untracked[:0]
 		for _, h := range gone {
 			if e, ok := c.blobs[h]; ok && e.state == blobDoomed {
 				delete(c.blobs, h)
 				n++
 				size += e.size
+			} else {
+				untracked = append(untracked, g.store.BlobPath(hex.EncodeToString(h[:])))
 			}
 		}
 		c.blobsDeleted += uint64(n)
@@ -305,6 +314,13 @@ func (g *collector) sweep(ctx context.Context, st *GCStats) error {
 	})
 	if err != nil {
 		return err
+	}
+	if len(untracked) > 0 {
+		// Another sweep (a zombie compactor's) removed them, or the state was damaged and
+		// rebuilt while this sweep was deleting: a writer may then have stopped waiting
+		// for one of these deletes before it landed (see "Damaged GC state" in gc.go).
+		g.logger.Warn("isledb: blob gc: blobs deleted by this sweep had left the blob GC state meanwhile; check that no SST refers to them",
+			"blobs", untracked)
 	}
 	st.BlobsDeleted += n
 	st.BlobBytesDeleted += size
@@ -318,18 +334,22 @@ func (g *collector) sweep(ctx context.Context, st *GCStats) error {
 // that are candidates from the blob GC state and returns those that are doomed (being
 // deleted; the caller waits and calls again), and the checkpoint's count of blobs deleted
 // (which grows with every sweep that removes a blob from the state).
-func claimBlobs(ctx context.Context, marks manifest.GCMarkStorage, hashes [][32]byte) ([][32]byte, uint64, error) {
+//
+// A damaged checkpoint is set aside and replaced with a fresh one, with a warning to the
+// DB's logger (see "Damaged GC state" in gc.go): a blob seen doomed before is then no
+// longer doomed, and the count restarts at a random value. The caller checks every blob
+// it saw doomed, and every blob of the flush if the count changed since its first look
+// (W3), and puts back what a sweep deleted.
+func claimBlobs(ctx context.Context, db *DB, hashes [][32]byte) ([][32]byte, uint64, error) {
+	marks := db.gcmarks
+	repair := gcRepair{store: db.store, logger: db.logger, now: time.Now}
 	for range maxCASAttempts {
-		data, tok, exists, err := marks.LoadGCCheckpoint(ctx)
+		c, tok, exists, err := loadGCCheckpoint(ctx, marks, repair)
 		if err != nil {
 			return nil, 0, fmt.Errorf("load the blob GC state: %w", err)
 		}
 		if !exists {
 			return nil, 0, nil
-		}
-		c, err := decodeGCCheckpoint(data)
-		if err != nil {
-			return nil, 0, fmt.Errorf("load the blob GC state: %w", err)
 		}
 		var doomed [][32]byte
 		changed := false
@@ -379,19 +399,37 @@ func blobIDHash(id string) ([32]byte, bool) {
 	return h, true
 }
 
-// loadCheckpoint loads the GC checkpoint (empty if absent) and its CAS state.
+// loadCheckpoint loads the GC checkpoint (empty if absent) and its CAS state. A damaged
+// checkpoint is set aside and replaced with a fresh one (loadGCCheckpoint).
 func (g *collector) loadCheckpoint(ctx context.Context) (gcCheckpoint, string, bool, error) {
-	data, tok, exists, err := g.marks.LoadGCCheckpoint(ctx)
+	c, tok, exists, err := loadGCCheckpoint(ctx, g.marks, g.repairer())
 	if err != nil {
-		return gcCheckpoint{}, "", false, fmt.Errorf("isledb: gc: load checkpoint: %w", err)
-	}
-	c := gcCheckpoint{blobs: map[[32]byte]blobEntry{}}
-	if exists {
-		if c, err = decodeGCCheckpoint(data); err != nil {
-			return gcCheckpoint{}, "", false, fmt.Errorf("isledb: gc: %w", err)
-		}
+		return gcCheckpoint{}, "", false, fmt.Errorf("isledb: gc: %w", err)
 	}
 	return c, tok, exists, nil
+}
+
+// loadGCCheckpoint loads the GC checkpoint (empty if absent) and its CAS state, for the
+// collector and the writers alike. A damaged checkpoint is set aside and replaced, by CAS,
+// with a fresh one (see "Damaged GC state" in gc.go): no blob GC state (nothing doomed),
+// no last run, and blobsDeleted at a random value with the top bit set, so that a writer
+// that read it before the damage sees it change.
+func loadGCCheckpoint(ctx context.Context, marks manifest.GCMarkStorage, r gcRepair) (gcCheckpoint, string, bool, error) {
+	c, tok, exists, err := loadGCState(ctx, r, manifest.GCCheckpointKey,
+		marks.LoadGCCheckpoint, marks.StoreGCCheckpoint, decodeGCCheckpoint, freshGCCheckpoint,
+		"blob GC restarts its candidates from scratch (nothing doomed); writers re-check their blobs")
+	if err != nil {
+		return gcCheckpoint{}, "", false, err
+	}
+	if !exists {
+		c = gcCheckpoint{blobs: map[[32]byte]blobEntry{}}
+	}
+	return c, tok, exists, nil
+}
+
+// freshGCCheckpoint encodes the checkpoint that replaces a damaged one.
+func freshGCCheckpoint() []byte {
+	return encodeGCCheckpoint(gcCheckpoint{blobsDeleted: rand.Uint64() | 1<<63, blobs: map[[32]byte]blobEntry{}})
 }
 
 // checkpoint loads the GC checkpoint; the first time, it takes the last blob GC run from it.
@@ -446,7 +484,9 @@ func (g *collector) updateCheckpoint(ctx context.Context, fn func(*gcCheckpoint)
 //	+---------+-------+----------+---------+
 //
 // lastBlobGC is when blob GC last marked (unix nanoseconds, 0: never); logSeq the manifest
-// position it ran against; blobsDeleted how many blobs it has deleted in all. The blobs are
+// position it ran against; blobsDeleted how many blobs it has deleted in all (counted from
+// a random value with bit 63 set after a damaged checkpoint was rebuilt: writers only
+// compare it for change). The blobs are
 // the blob GC state, sorted by hash (the blob's SHA-256, its name), hashes unique: state 1
 // is a candidate, 2 doomed; markedAt the candidate's stamp (unix nanoseconds; 0: not yet
 // stamped); size the blob's size in bytes.

@@ -83,7 +83,8 @@ type CompactorOptions struct {
 	// least GCGracePeriod. Writers take part in blob GC through GCMarkStorage, which must
 	// be the one the writers' DB uses.
 	BlobGC config.BlobGCOptions
-	// Logger receives errors of the background loop. Default: discard.
+	// Logger receives errors of the background loop, and warnings about GC state found
+	// damaged, set aside and rebuilt (docs/compaction.md). Default: discard.
 	Logger *slog.Logger
 
 	// clock, when set, is the time source of garbage collection (grace periods, GCInterval,
@@ -343,7 +344,7 @@ func (db *DB) openCore(ctx context.Context, owner string, marks manifest.GCMarkS
 	}
 	c.gc = &collector{
 		store: db.store, marks: marks, opts: gco, epoch: fence.Epoch, latest: c.refreshLocked,
-		clock: clock, refs: map[string][][32]byte{},
+		clock: clock, logger: logger, refs: map[string][][32]byte{},
 	}
 	return c, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/isledb/isledb/blobstore"
@@ -16,6 +17,7 @@ type DB struct {
 	store    *blobstore.Store
 	mstorage manifest.Storage
 	gcmarks  manifest.GCMarkStorage
+	logger   *slog.Logger
 
 	mu struct {
 		sync.Mutex
@@ -36,7 +38,10 @@ func OpenDB(ctx context.Context, store *blobstore.Store, opts DBOptions) (*DB, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	db := &DB{store: store, mstorage: opts.ManifestStorage, gcmarks: opts.GCMarkStorage}
+	db := &DB{store: store, mstorage: opts.ManifestStorage, gcmarks: opts.GCMarkStorage, logger: opts.Logger}
+	if db.logger == nil {
+		db.logger = slog.Default()
+	}
 	if db.mstorage == nil {
 		db.mstorage = manifest.NewBlobStorage(store)
 	}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,6 +52,11 @@ import (
 //
 // Blob GC (BlobGC.Enabled) is a mark-then-sweep serialized with the writers through the GC
 // checkpoint; its protocol and the argument for its safety are in blobgc.go.
+//
+// Damaged marks (or a damaged checkpoint) never stop GC: they are set aside, replaced by
+// CAS with an empty state, and every SST out of the manifest is marked again, stamped at
+// the repair, so nothing is deleted less than a grace period after it (see "Damaged GC
+// state" below).
 
 // GCStats counts the work of garbage collection: of one pass (RunGC) or, in compactor
 // stats, of all passes so far.
@@ -109,6 +116,8 @@ type collector struct {
 	// is not ours.
 	latest func(ctx context.Context) (*manifest.Manifest, error)
 	clock  func() time.Time
+	// logger receives the warnings about damaged GC state set aside.
+	logger *slog.Logger
 
 	lastPass  time.Time
 	lastBlob  time.Time
@@ -133,19 +142,26 @@ func (g *collector) stats() GCStats {
 	return g.total
 }
 
-// loadMarks returns the marks and their CAS state.
+// loadMarks returns the marks and their CAS state. Damaged marks are set aside and
+// replaced with empty ones (see loadGCState): what they held is lost, and the pass that
+// follows marks every SST out of the manifest anew, stamped with its own time.
 func (g *collector) loadMarks(ctx context.Context) (gcMarks, string, bool, error) {
-	data, tok, exists, err := g.marks.LoadPendingDeleteMarks(ctx)
+	marks, tok, exists, err := loadGCState(ctx, g.repairer(), manifest.GCMarksKey,
+		g.marks.LoadPendingDeleteMarks, g.marks.StorePendingDeleteMarks, decodeGCMarks,
+		func() []byte { return encodeGCMarks(gcMarks{}) },
+		"every SST out of the manifest is marked again and deleted a full grace period from now")
 	if err != nil {
-		return nil, "", false, fmt.Errorf("isledb: gc: load marks: %w", err)
+		return nil, "", false, fmt.Errorf("isledb: gc: %w", err)
 	}
-	marks := gcMarks{}
-	if exists {
-		if marks, err = decodeGCMarks(data); err != nil {
-			return nil, "", false, fmt.Errorf("isledb: gc: %w", err)
-		}
+	if !exists {
+		marks = gcMarks{}
 	}
 	return marks, tok, exists, nil
+}
+
+// repairer returns what loadGCState needs to set damaged state aside.
+func (g *collector) repairer() gcRepair {
+	return gcRepair{store: g.store, logger: g.logger, now: g.clock}
 }
 
 // updateMarks applies fn to the marks and stores them, retrying on a conflict. fn reports
@@ -465,6 +481,105 @@ func (d *gcDecoder) bytes(n uint64, what string) []byte {
 	return v
 }
 
+// Damaged GC state.
+//
+// A GC state object (gc/marks, gc/checkpoint) that fails its checks — wrong magic, too
+// short, a checksum mismatch, or bytes that do not decode under a sound checksum — is
+// damaged: its content is lost. Whoever loads it (a GC pass, a compaction recording its
+// intents, a writer claiming its blobs) copies the bytes aside to
+// "<key>.damaged-<unix nanoseconds>-<8 hex digits>" in the bucket for operators, replaces
+// the object by compare-and-swap against the damaged version with a fresh, empty state,
+// logs a warning, and loads again. Two processes racing the repair are serialized by the
+// CAS: the loser reloads the winner's state (there may be two copies aside). A fenced
+// compactor may repair too (it loads the marks before it checks the fence): replacing
+// bytes that hold nothing readable loses nothing, and the CAS never replaces a sound
+// version. Only damage is replaced: an object of a version this release does not read
+// (with a sound checksum) was written by a newer release and is left alone
+// (errGCStateVersion; the load fails as before).
+//
+// Starting from an empty state is safe because losing GC state only ever delays
+// deletions:
+//
+//   - gc/marks: lost intents and removal stamps are taken again. The next pass finds every
+//     SST object out of the manifest unmarked and marks it as an orphan stamped with its
+//     own time, so it is deleted a full GCGracePeriod after the repair, never earlier.
+//   - gc/checkpoint: lost candidates and doomed blobs restart the blob GC cycle from
+//     scratch (nothing is doomed; a blob is deleted only after being marked, stamped and
+//     found unreferenced again MinAge later). blobsDeleted restarts at a random value
+//     with the top bit set, so a writer that read the count before the damage (W0) sees
+//     it change and checks every blob of its flush (W3); a writer that was waiting on a
+//     doomed blob stops waiting and, having seen it doomed, checks it and puts it back if
+//     the sweep deleted it. What the repair cannot restore is the writers' knowledge
+//     that a sweep is deleting right now: damage that strikes while a sweep's delete
+//     is in flight could let a writer check a blob just before that delete lands. A
+//     sweep that finds, after its deletes, the state no longer holding them logs it.
+
+// errGCStateVersion marks a GC state object of a version this release does not read.
+var errGCStateVersion = errors.New("unsupported GC state version (written by a newer release?)")
+
+// gcRepair is what repairing damaged GC state needs: the bucket for the copy set aside,
+// the logger for the warning, and a clock for the copy's name.
+type gcRepair struct {
+	store  *blobstore.Store
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+// damagedGCStateSuffix separates a GC state object's key from the time in the name of a
+// damaged copy set aside.
+const damagedGCStateSuffix = ".damaged-"
+
+// setAside copies the damaged bytes of key to a new object and returns its key.
+func (r gcRepair) setAside(ctx context.Context, key string, data []byte) (string, error) {
+	aside := fmt.Sprintf("%s%s%d-%08x", key, damagedGCStateSuffix, r.now().UnixNano(), rand.Uint32())
+	if _, err := r.store.Write(ctx, aside, data); err != nil {
+		return "", fmt.Errorf("set aside damaged %s as %s: %w", key, aside, err)
+	}
+	return aside, nil
+}
+
+// loadGCState loads the GC state object key with load and decodes it. It returns the value,
+// the match token and whether the object exists (if not, the zero T). A damaged object is
+// set aside, replaced with fresh() by compare-and-swap through store, and loaded again
+// (see "Damaged GC state"); lost says, for the warning, what the repair means.
+func loadGCState[T any](ctx context.Context, r gcRepair, key string,
+	load func(context.Context) ([]byte, string, bool, error),
+	store func(context.Context, []byte, string, bool) error,
+	decode func([]byte) (T, error), fresh func() []byte, lost string,
+) (T, string, bool, error) {
+	var zero T
+	for range maxCASAttempts {
+		data, tok, exists, err := load(ctx)
+		if err != nil {
+			return zero, "", false, fmt.Errorf("load %s: %w", key, err)
+		}
+		if !exists {
+			return zero, "", false, nil
+		}
+		v, derr := decode(data)
+		if derr == nil {
+			return v, tok, true, nil
+		}
+		if errors.Is(derr, errGCStateVersion) || !errors.Is(derr, base.ErrCorruption) {
+			return zero, "", false, derr
+		}
+		aside, err := r.setAside(ctx, key, data)
+		if err != nil {
+			return zero, "", false, fmt.Errorf("%w (%w)", err, derr)
+		}
+		err = store(ctx, fresh(), tok, true)
+		if errors.Is(err, manifest.ErrConflict) {
+			continue // replaced meanwhile (another repair, or an update): load that
+		}
+		if err != nil {
+			return zero, "", false, fmt.Errorf("replace damaged %s: %w (%w)", key, err, derr)
+		}
+		r.logger.Warn("isledb: damaged GC state set aside and rebuilt", "object", key,
+			"copy", aside, "err", derr, "effect", lost)
+	}
+	return zero, "", false, fmt.Errorf("repair %s: %w: gave up after %d attempts", key, manifest.ErrConflict, maxCASAttempts)
+}
+
 // openGCObject checks magic, version and CRC, and returns a decoder positioned after the version.
 func openGCObject(object string, data []byte, magic string, version byte) (*gcDecoder, error) {
 	if len(data) < len(magic)+1+4 || string(data[:len(magic)]) != magic {
@@ -475,7 +590,8 @@ func openGCObject(object string, data []byte, magic string, version byte) (*gcDe
 		return nil, base.CorruptionErrorf(object, int64(len(body)), "checksum mismatch")
 	}
 	if data[len(magic)] != version {
-		return nil, base.CorruptionErrorf(object, int64(len(magic)), "unsupported version %d", data[len(magic)])
+		return nil, &base.CorruptionError{Object: object, Offset: int64(len(magic)),
+			Reason: fmt.Sprintf("version %d", data[len(magic)]), Err: errGCStateVersion}
 	}
 	return &gcDecoder{object: object, b: body, off: len(magic) + 1}, nil
 }

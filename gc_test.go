@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
+	"hash/crc32"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -141,7 +143,8 @@ func TestGCCorruptMarks(t *testing.T) {
 			t.Fatalf("flipping byte %d: %v", i, err)
 		}
 	}
-	// A GC pass refuses to work on corrupt marks: it deletes nothing.
+	// A GC pass sets damaged marks aside and starts afresh (TestGCDamagedMarks has the
+	// details)...
 	ctx := context.Background()
 	store := blobstore.NewMemory("db")
 	db, _ := OpenDB(ctx, store, DBOptions{})
@@ -153,8 +156,22 @@ func TestGCCorruptMarks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.RunGC(ctx); !errors.Is(err, ErrCorruption) {
+	if _, err := c.RunGC(ctx); err != nil {
 		t.Fatalf("RunGC on corrupt marks = %v", err)
+	}
+	// ... but marks of a version it does not read, with a sound checksum, are a newer
+	// release's: it leaves them alone, and deletes nothing.
+	newer := bytes.Clone(good[:len(good)-4])
+	newer[len(gcMarksMagic)] = gcMarksVersion + 1
+	newer = binary.LittleEndian.AppendUint32(newer, crc32.Checksum(newer, crcTable))
+	if _, err := store.Write(ctx, manifest.GCMarksKey, newer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RunGC(ctx); !errors.Is(err, ErrCorruption) || !errors.Is(err, errGCStateVersion) {
+		t.Fatalf("RunGC on marks of a newer version = %v", err)
+	}
+	if data, _, err := store.Read(ctx, manifest.GCMarksKey); err != nil || !bytes.Equal(data, newer) {
+		t.Fatalf("marks of a newer version were replaced: %v", err)
 	}
 }
 

@@ -3,6 +3,7 @@ package isledb
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"time"
@@ -21,6 +22,10 @@ type DBOptions struct {
 	// it too (to protect the blobs they reuse from blob GC): every process of a database
 	// must use the same storage.
 	GCMarkStorage manifest.GCMarkStorage
+	// Logger receives the warnings of the DB's writers about shared state they find
+	// damaged and repair (a damaged gc/checkpoint set aside and replaced; docs/format.md).
+	// Default (nil): slog.Default().
+	Logger *slog.Logger
 }
 
 // WriterOptions configures a Writer. Zero fields take the defaults of

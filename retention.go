@@ -71,7 +71,8 @@ type RetentionCompactorOptions struct {
 	// BlobGC enables blob garbage collection (see CompactorOptions.BlobGC; MinAge must be
 	// at least GCGracePeriod). Default: off.
 	BlobGC config.BlobGCOptions
-	// Logger receives errors of the background loop. Default: discard.
+	// Logger receives errors of the background loop, and warnings about GC state found
+	// damaged, set aside and rebuilt (docs/compaction.md). Default: discard.
 	Logger *slog.Logger
 
 	// clock: see CompactorOptions.clock (GC only: the retention policy reads time.Now).

@@ -592,7 +592,7 @@ func (w *Writer) uploadBlobs(ctx context.Context, blobs []pendingBlob) (*blobGua
 		}
 	}
 	// W0: what blob GC is deleting before the blobs are put.
-	doomed0, deleted0, err := claimBlobs(ctx, w.db.gcmarks, hashes)
+	doomed0, deleted0, err := claimBlobs(ctx, w.db, hashes)
 	if err != nil {
 		return nil, fmt.Errorf("isledb: flush: keep blobs from blob GC: %w", err)
 	}
@@ -654,7 +654,7 @@ func (w *Writer) keepBlobs(ctx context.Context, blobs []pendingBlob, hashes [][3
 	deadline := time.Now().Add(maxDoomedWait)
 	var deleted uint64
 	for {
-		doomed, n, err := claimBlobs(ctx, w.db.gcmarks, hashes)
+		doomed, n, err := claimBlobs(ctx, w.db, hashes)
 		if err != nil {
 			return 0, fmt.Errorf("isledb: flush: keep blobs from blob GC: %w", err)
 		}
