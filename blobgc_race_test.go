@@ -12,6 +12,7 @@ import (
 	"github.com/isledb/isledb/blobstore"
 	"github.com/isledb/isledb/config"
 	"github.com/isledb/isledb/internal/blobref"
+	"github.com/isledb/isledb/internal/testutil"
 	"github.com/isledb/isledb/manifest"
 )
 
@@ -45,24 +46,6 @@ func (h *hookBackend) Delete(ctx context.Context, key string) error {
 func (h *hookBackend) List(ctx context.Context, opts blobstore.ListOptions) (*blobstore.ListResult, error) {
 	h.before("list", opts.Prefix)
 	return h.Backend.List(ctx, opts)
-}
-
-// fakeClock is a clock a test moves by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
 }
 
 // TestBlobGCReuseRace reproduces issue 12, defect 3: blob GC has decided to delete an old
@@ -138,7 +121,7 @@ func TestBlobGCReuseRace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{now: time.Now()}
+	clock := testutil.NewFakeClock(time.Now())
 	c.gc.clock = clock.Now
 
 	// Run GC passes, each 2×MinAge after the last, until one sends the blob's delete.
@@ -245,7 +228,7 @@ func TestBlobGCWriterClaimsCandidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{now: time.Now()}
+	clock := testutil.NewFakeClock(time.Now())
 	c.gc.clock = clock.Now
 	state := func() (blobEntry, bool) {
 		t.Helper()
@@ -400,7 +383,7 @@ func TestBlobGCLostDeleteReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{now: time.Now()}
+	clock := testutil.NewFakeClock(time.Now())
 	c.gc.clock = clock.Now
 	gcDone := make(chan error, 1)
 	reached := false
@@ -555,7 +538,7 @@ func TestBlobGCLostDeleteReplyBeforeLook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{now: time.Now()}
+	clock := testutil.NewFakeClock(time.Now())
 	c.gc.clock = clock.Now
 
 	// The writer looks at the GC state (nothing there yet), then is held at its blob put.
@@ -657,7 +640,7 @@ func TestBlobGCStalledFlush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{now: time.Now()}
+	clock := testutil.NewFakeClock(time.Now())
 	c.gc.clock = clock.Now
 
 	if err := w.Put([]byte("k"), value); err != nil {

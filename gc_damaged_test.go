@@ -411,7 +411,7 @@ func TestGCDamagedCheckpointBlobGC(t *testing.T) {
 		t.Fatal(err)
 	}
 	const minAge = time.Hour
-	clock := &fakeClock{now: time.Now()}
+	clock := testutil.NewFakeClock(time.Now())
 	var logs logBuffer
 	c, err := db.OpenCompactor(ctx, CompactorOptions{
 		GCGracePeriod: time.Minute, GCInterval: time.Nanosecond, clock: clock.Now, Logger: logs.logger(),
@@ -638,7 +638,7 @@ func TestGCDamagedCheckpointDuringSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	const minAge = time.Hour
-	clock := &fakeClock{now: time.Now()}
+	clock := testutil.NewFakeClock(time.Now())
 	var logs logBuffer
 	c, err := db.OpenCompactor(ctx, CompactorOptions{
 		GCInterval: time.Nanosecond, clock: clock.Now, Logger: logs.logger(),

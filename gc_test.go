@@ -203,28 +203,10 @@ func TestGCSafety(t *testing.T) {
 // errGCInjected is the failure TestGCSafety injects.
 var errGCInjected = errors.New("injected failure")
 
-// gcFakeClock is a clock that moves only when Advance is called.
-type gcFakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
 // gcClockBase is where fake clocks start.
 var gcClockBase = time.Unix(1_700_000_000, 0)
 
-func newGCFakeClock() *gcFakeClock { return &gcFakeClock{t: gcClockBase} }
-
-func (c *gcFakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *gcFakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newGCFakeClock() *testutil.FakeClock { return testutil.NewFakeClock(gcClockBase) }
 
 type gcEventKind int
 
@@ -250,7 +232,7 @@ type gcEvent struct {
 type gcRecorder struct {
 	blobstore.Backend
 	keyPrefix string
-	clock     *gcFakeClock
+	clock     *testutil.FakeClock
 
 	// beforePut, if set, may fail a write before it reaches the backend; afterSST, if set,
 	// is called after each SST upload. Both are set before the recorder is used.
@@ -265,7 +247,7 @@ type gcRecorder struct {
 }
 
 // newGCRecorder returns a Store over s's backend (same bucket and prefix) that records.
-func newGCRecorder(s *blobstore.Store, clock *gcFakeClock) (*blobstore.Store, *gcRecorder) {
+func newGCRecorder(s *blobstore.Store, clock *testutil.FakeClock) (*blobstore.Store, *gcRecorder) {
 	r := &gcRecorder{Backend: s.Backend(), clock: clock, written: map[string]time.Time{}}
 	if p := s.Prefix(); p != "" {
 		r.keyPrefix = strings.TrimSuffix(p, "/") + "/"
@@ -837,7 +819,7 @@ func TestBlobGCInterval(t *testing.T) {
 	}
 	o.BlobGC.MinAge = time.Nanosecond
 	c2 := open()
-	clock := &fakeClock{now: time.Now()}
+	clock := testutil.NewFakeClock(time.Now())
 	c2.gc.clock = clock.Now
 	for range 3 {
 		clock.Advance(time.Minute)

@@ -7,28 +7,14 @@ import (
 	"time"
 
 	"github.com/isledb/isledb/blobstore"
+	"github.com/isledb/isledb/internal/testutil"
 )
 
 // The simulator's fake clock and the backend layer that makes the bucket use it.
 
 // simClock is the simulation's fake clock. It moves only when the driver advances it, so
 // every time the garbage collector and the bucket report is a function of the seed.
-type simClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *simClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *simClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+type simClock = testutil.FakeClock
 
 // simBackend sits between the memory backend and the fault injector. It reports object
 // modification times on the fake clock (by ETag: the memory backend's ETags are unique per

@@ -102,6 +102,7 @@ import (
 	"github.com/isledb/isledb/config"
 	"github.com/isledb/isledb/internal/blobref"
 	"github.com/isledb/isledb/internal/faultstore"
+	"github.com/isledb/isledb/internal/testutil"
 	"github.com/isledb/isledb/manifest"
 	"github.com/isledb/isledb/wal"
 )
@@ -312,7 +313,7 @@ func runSim(t *testing.T, seed uint64, only string) {
 	}
 	// The fake clock starts far in the past, so that code still on the wall clock (the
 	// writer's blob refresh) sees every object as old.
-	s.clock = &simClock{now: time.Now().Add(-1000 * time.Hour).Truncate(time.Second)}
+	s.clock = testutil.NewFakeClock(time.Now().Add(-1000 * time.Hour).Truncate(time.Second))
 	s.sb = newSimBackend(blobstore.NewMemory("").Backend(), s.clock)
 	s.fb = faultstore.New(s.sb)
 	s.store = blobstore.NewWithBackend(s.fb, "", "db")
