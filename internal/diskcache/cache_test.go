@@ -660,3 +660,27 @@ func TestConcurrentSamePut(t *testing.T) {
 		t.Fatalf("Stats = %v", s)
 	}
 }
+
+// TestOnEvict: Put reports each item it evicts, and only those, through OnEvict.
+func TestOnEvict(t *testing.T) {
+	var evicted []string
+	var c *Cache
+	c, err := Open(t.TempDir(), Options{Capacity: 10, OnEvict: func(name string) {
+		evicted = append(evicted, name)
+		_ = c.Contains(name) // the lock is released: calling the cache does not deadlock
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a", "b", "c"} {
+		if err := c.Put(n, make([]byte, 4)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Remove("b"); err != nil {
+		t.Fatal(err)
+	}
+	if len(evicted) != 1 || evicted[0] != "a" {
+		t.Fatalf("evicted %q, want [a]", evicted)
+	}
+}
