@@ -108,6 +108,7 @@ func (f fileCache) Open(name string) (tablecache.File, bool, error) {
 }
 func (f fileCache) Put(name string, data []byte) error { return f.c.Put(name, data) }
 func (f fileCache) Remove(name string)                 { _ = f.c.Remove(name) }
+func (f fileCache) Touch(name string)                  { f.c.Touch(name) }
 
 // Get returns the newest visible value of key. found is false if the key was never
 // written, was deleted, or has expired.

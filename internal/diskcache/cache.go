@@ -384,6 +384,17 @@ func (c *Cache) count(hit bool, err error) {
 	}
 }
 
+// Touch marks name as the most recently used item, if the cache holds it, without opening
+// it or counting a hit. A user that keeps a Handle open and reads it calls Touch so that the
+// item's eviction order follows its use.
+func (c *Cache) Touch(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.mu.items[name]; e != nil {
+		c.mu.lru.moveToFront(e)
+	}
+}
+
 // Contains reports whether the cache holds name. It neither counts as a hit or miss nor
 // changes the LRU order. An invalid name is never contained.
 func (c *Cache) Contains(name string) bool {

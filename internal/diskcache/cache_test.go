@@ -684,3 +684,24 @@ func TestOnEvict(t *testing.T) {
 		t.Fatalf("evicted %q, want [a]", evicted)
 	}
 }
+
+// TestTouch: a touched item is evicted after the items used less recently.
+func TestTouch(t *testing.T) {
+	c, err := Open(t.TempDir(), Options{Capacity: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a", "b"} {
+		if err := c.Put(n, make([]byte, 4)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Touch("a")
+	c.Touch("absent")
+	if err := c.Put("c", make([]byte, 4)); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Contains("a") || c.Contains("b") || !c.Contains("c") {
+		t.Fatalf("after touching a: a %v, b %v, c %v; want b evicted", c.Contains("a"), c.Contains("b"), c.Contains("c"))
+	}
+}

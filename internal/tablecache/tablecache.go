@@ -32,6 +32,8 @@ type FileCache interface {
 	Put(name string, data []byte) error
 	// Remove drops name from the cache.
 	Remove(name string)
+	// Touch marks name as recently used (an SST open on its file was used again).
+	Touch(name string)
 }
 
 // Options configure a Cache.
@@ -150,6 +152,10 @@ func (c *Cache) Get(ctx context.Context, meta *manifest.SSTMeta) (Handle, error)
 	if t.err != nil {
 		c.release(t)
 		return Handle{}, t.err
+	}
+	if ok && t.file != nil {
+		// Keep the file cache's eviction order in step with the SST's use.
+		c.opts.Files.Touch(meta.ID)
 	}
 	return Handle{c: c, t: t}, nil
 }
