@@ -189,6 +189,11 @@ type ReaderOpenOptions struct {
 	// CacheDir is the directory of the reader's disk caches (SSTs and blobs). Required.
 	CacheDir string
 	// SSTCacheSize bounds the disk cache of whole SST files, in bytes. Default: 1 GiB.
+	// It bounds real disk use: an SST open on a file the cache evicted is closed once its
+	// current reads and iterators are done, freeing the file's space. An SST larger than
+	// SSTCacheSize is read by range, like one of RangeReadMinSSTSize or more; when range
+	// reads are not allowed (ValidateSSTChecksum without AllowUnverifiedRangeRead), it is
+	// downloaded whole into memory for each use and dropped once that use is done.
 	SSTCacheSize int64
 	// BlobCacheSize bounds the disk cache of blob values, in bytes. Default: 1 GiB.
 	BlobCacheSize int64

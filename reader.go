@@ -49,7 +49,16 @@ func OpenReader(ctx context.Context, store *blobstore.Store, opts ReaderOpenOpti
 	}
 	r := &Reader{store: store, opts: opts}
 	var err error
-	if r.ssts, err = diskcache.Open(filepath.Join(opts.CacheDir, "sst"), diskcache.Options{Capacity: opts.SSTCacheSize}); err != nil {
+	if r.ssts, err = diskcache.Open(filepath.Join(opts.CacheDir, "sst"), diskcache.Options{
+		Capacity: opts.SSTCacheSize,
+		// An SST open on an evicted file holds its disk space until closed: close it once
+		// its users are done, so that the disk held for SSTs stays within SSTCacheSize.
+		OnEvict: func(name string) {
+			if t := r.tables; t != nil {
+				t.FileEvicted(name)
+			}
+		},
+	}); err != nil {
 		return nil, fmt.Errorf("isledb: open reader: sst cache: %w", err)
 	}
 	if r.blobs, err = diskcache.Open(filepath.Join(opts.CacheDir, "blob"), diskcache.Options{Capacity: opts.BlobCacheSize, MaxItemSize: opts.BlobCacheMaxItemSize}); err != nil {
@@ -63,8 +72,10 @@ func OpenReader(ctx context.Context, store *blobstore.Store, opts ReaderOpenOpti
 		Store:            store,
 		Files:            fileCache{r.ssts},
 		RangeReadMinSize: opts.RangeReadMinSSTSize,
-		RequireWholeFile: opts.ValidateSSTChecksum && !opts.AllowUnverifiedRangeRead,
-		RecheckCached:    opts.ValidateSSTChecksum,
+		// An SST larger than the cache would be held whole in memory: read it by range.
+		FileCacheCapacity: opts.SSTCacheSize,
+		RequireWholeFile:  opts.ValidateSSTChecksum && !opts.AllowUnverifiedRangeRead,
+		RecheckCached:     opts.ValidateSSTChecksum,
 	}
 	if r.blocks != nil {
 		tco.Blocks = r.blocks
@@ -97,6 +108,7 @@ func (f fileCache) Open(name string) (tablecache.File, bool, error) {
 }
 func (f fileCache) Put(name string, data []byte) error { return f.c.Put(name, data) }
 func (f fileCache) Remove(name string)                 { _ = f.c.Remove(name) }
+func (f fileCache) Touch(name string)                  { f.c.Touch(name) }
 
 // Get returns the newest visible value of key. found is false if the key was never
 // written, was deleted, or has expired.

@@ -117,7 +117,7 @@ func (c *Cache) adopt() error {
 		c.mu.lru.pushFront(e)
 		c.mu.bytes += e.size
 	}
-	c.evictLocked()
+	_ = c.evictLocked()
 	return nil
 }
 
@@ -168,11 +168,23 @@ func (c *Cache) Put(name string, data []byte) error {
 		return fmt.Errorf("diskcache: writing %q: %w", name, err)
 	}
 
+	evicted, err := c.store(name, tmp, size)
+	if c.opts.OnEvict != nil {
+		for _, n := range evicted {
+			c.opts.OnEvict(n)
+		}
+	}
+	return err
+}
+
+// store renames the temporary file tmp into place as item name, indexes it and evicts what
+// no longer fits. It returns the names of the evicted items.
+func (c *Cache) store(name, tmp string, size int64) ([]string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.mu.closed {
 		c.removeFile(tmp, "temporary file")
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	// Rename under the lock: eviction unlinks under it too, so the index and the directory
 	// never disagree about which items exist.
@@ -180,7 +192,7 @@ func (c *Cache) Put(name string, data []byte) error {
 	if err := os.Rename(filepath.Join(c.dir, tmp), filepath.Join(c.dir, fn)); err != nil {
 		c.removeFile(tmp, "temporary file")
 		c.putErrors.Add(1)
-		return fmt.Errorf("diskcache: storing %q: %w", name, err)
+		return nil, fmt.Errorf("diskcache: storing %q: %w", name, err)
 	}
 	now := time.Now()
 	if e, ok := c.mu.items[name]; ok {
@@ -195,9 +207,9 @@ func (c *Cache) Put(name string, data []byte) error {
 		c.mu.lru.pushFront(e)
 		c.mu.bytes += size
 	}
-	c.evictLocked()
+	evicted := c.evictLocked()
 	c.puts.Add(1)
-	return nil
+	return evicted, nil
 }
 
 func (c *Cache) itemLimit() int64 {
@@ -225,17 +237,21 @@ func (c *Cache) writeTemp(data []byte) (string, error) {
 	return fn, nil
 }
 
-// evictLocked removes least recently used items until the cache fits its capacity.
-func (c *Cache) evictLocked() {
+// evictLocked removes least recently used items until the cache fits its capacity. It
+// returns the names of the items it removed.
+func (c *Cache) evictLocked() []string {
+	var names []string
 	for c.mu.bytes > c.opts.Capacity {
 		e := c.mu.lru.back()
 		if e == nil {
-			return
+			break
 		}
 		c.dropLocked(e)
 		c.removeFile(e.file, "evicted file")
 		c.evictions.Add(1)
+		names = append(names, e.name)
 	}
+	return names
 }
 
 // dropLocked removes e from the index.
@@ -365,6 +381,17 @@ func (c *Cache) count(hit bool, err error) {
 		c.hits.Add(1)
 	case err == nil:
 		c.misses.Add(1)
+	}
+}
+
+// Touch marks name as the most recently used item, if the cache holds it, without opening
+// it or counting a hit. A user that keeps a Handle open and reads it calls Touch so that the
+// item's eviction order follows its use.
+func (c *Cache) Touch(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.mu.items[name]; e != nil {
+		c.mu.lru.moveToFront(e)
 	}
 }
 

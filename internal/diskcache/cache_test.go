@@ -660,3 +660,48 @@ func TestConcurrentSamePut(t *testing.T) {
 		t.Fatalf("Stats = %v", s)
 	}
 }
+
+// TestOnEvict: Put reports each item it evicts, and only those, through OnEvict.
+func TestOnEvict(t *testing.T) {
+	var evicted []string
+	var c *Cache
+	c, err := Open(t.TempDir(), Options{Capacity: 10, OnEvict: func(name string) {
+		evicted = append(evicted, name)
+		_ = c.Contains(name) // the lock is released: calling the cache does not deadlock
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a", "b", "c"} {
+		if err := c.Put(n, make([]byte, 4)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Remove("b"); err != nil {
+		t.Fatal(err)
+	}
+	if len(evicted) != 1 || evicted[0] != "a" {
+		t.Fatalf("evicted %q, want [a]", evicted)
+	}
+}
+
+// TestTouch: a touched item is evicted after the items used less recently.
+func TestTouch(t *testing.T) {
+	c, err := Open(t.TempDir(), Options{Capacity: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a", "b"} {
+		if err := c.Put(n, make([]byte, 4)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Touch("a")
+	c.Touch("absent")
+	if err := c.Put("c", make([]byte, 4)); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Contains("a") || c.Contains("b") || !c.Contains("c") {
+		t.Fatalf("after touching a: a %v, b %v, c %v; want b evicted", c.Contains("a"), c.Contains("b"), c.Contains("c"))
+	}
+}

@@ -25,7 +25,9 @@
 // # Guarantees
 //
 //   - The bytes of the items held never exceed Options.Capacity after a Put returns (a
-//     Handle held open keeps an evicted file's space until it is closed; see Get).
+//     Handle held open keeps an evicted file's space until it is closed; see Get). A user
+//     that keeps Handles open learns of each eviction through Options.OnEvict, to close
+//     them and so keep the real disk use within Capacity.
 //   - Put writes "~<random>.tmp" and renames it to the item's file, so a process crash never
 //     leaves a partial file under an item's name; Open deletes leftover temporary files.
 //     Nothing is fsynced: after an operating-system crash or power loss, a file may be

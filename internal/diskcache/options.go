@@ -18,6 +18,12 @@ type Options struct {
 	// Logger receives the cache's rare complaints (a file that would not go away, a failed
 	// write in GetOrFetch). Default nil: a logger that discards everything.
 	Logger *slog.Logger
+	// OnEvict, when set, is called with the name of each item Put evicts to stay within
+	// Capacity, after the cache's lock is released (so it may call the cache). Handles open
+	// on an evicted item keep its unlinked file on disk until they are closed: a user that
+	// keeps handles open calls them back from here to keep real disk use within Capacity.
+	// It is not called for Remove, nor for the items Open drops while adopting a directory.
+	OnEvict func(name string)
 }
 
 // EnsureDefaults returns a copy of o with every zero field replaced by its default.

@@ -3,5 +3,8 @@
 // signature when a verifier is set) into a local file cache; large ones are read by
 // range from the bucket, each block verified by its own checksum, through a shared block
 // cache. Readers are reference-counted, so an iterator on an older manifest keeps the
-// SSTs it uses open while newer manifests drop them.
+// SSTs it uses open while newer manifests drop them. An SST open on a cached file whose
+// file the file cache evicts (FileEvicted) is closed once its last user releases it, so the
+// disk held for SSTs stays within the file cache's capacity; an SST too large for the file
+// cache is read by range, and one held whole in memory is dropped once unused.
 package tablecache

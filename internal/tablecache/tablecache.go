@@ -32,14 +32,20 @@ type FileCache interface {
 	Put(name string, data []byte) error
 	// Remove drops name from the cache.
 	Remove(name string)
+	// Touch marks name as recently used (an SST open on its file was used again).
+	Touch(name string)
 }
 
 // Options configure a Cache.
 type Options struct {
 	Store *blobstore.Store
 	// Files caches whole SSTs. Nil: SSTs below RangeReadMinSize are kept in memory only
-	// while open.
+	// while in use.
 	Files FileCache
+	// FileCacheCapacity is the most bytes Files holds. An SST larger than that cannot be
+	// cached on disk: it is read by range (unless RequireWholeFile), whatever
+	// RangeReadMinSize says. 0: no limit known.
+	FileCacheCapacity int64
 	// Blocks caches decoded blocks of every SST. Nil: none.
 	Blocks sstable.BlockCache
 	// RangeReadMinSize: SSTs at least this large are read by range when allowed.
@@ -74,6 +80,7 @@ type table struct {
 	id      string
 	reader  *sstable.Reader
 	file    File // nil for range or in-memory sources
+	inMem   bool // the reader holds the whole SST in memory: not kept once unused
 	refs    int  // users, plus one while not evicted
 	evicted bool
 	ready   chan struct{} // closed once reader or err is set
@@ -119,13 +126,16 @@ func (c *Cache) Get(ctx context.Context, meta *manifest.SSTMeta) (Handle, error)
 	t.refs++
 	c.mu.Unlock()
 	if !ok {
-		t.reader, t.file, t.err = c.open(ctx, meta)
+		t.reader, t.file, t.inMem, t.err = c.open(ctx, meta)
 		close(t.ready)
 		t.isReady.Store(true)
-		if t.err != nil {
+		// A failed open is forgotten, to let a later call try again. An SST held whole in
+		// memory (it did not go to the file cache) is not kept either, so that the memory
+		// held for SSTs is bounded by the ones in use rather than by every one ever read.
+		if t.err != nil || t.inMem {
 			c.mu.Lock()
 			if c.mu.tables[meta.ID] == t {
-				delete(c.mu.tables, meta.ID) // let a later call try again
+				delete(c.mu.tables, meta.ID)
 				t.evicted = true
 				t.refs--
 			}
@@ -142,6 +152,10 @@ func (c *Cache) Get(ctx context.Context, meta *manifest.SSTMeta) (Handle, error)
 	if t.err != nil {
 		c.release(t)
 		return Handle{}, t.err
+	}
+	if ok && t.file != nil {
+		// Keep the file cache's eviction order in step with the SST's use.
+		c.opts.Files.Touch(meta.ID)
 	}
 	return Handle{c: c, t: t}, nil
 }
@@ -185,6 +199,31 @@ func (c *Cache) Evict(id string) {
 	}
 }
 
+// FileEvicted tells the cache that the file cache evicted the file of SST id. An SST open on
+// that file is dropped, to close once its current users release it: its unlinked file then
+// frees its disk space, so the disk held for SSTs stays within the file cache's capacity.
+// An SST open by range is kept. A later Get opens the SST again.
+func (c *Cache) FileEvicted(id string) {
+	c.mu.Lock()
+	t, ok := c.mu.tables[id]
+	// A table still opening may end up on the evicted file: drop it too (it costs a re-open
+	// at worst). Its opener holds a reference, so it cannot close here before it is ready.
+	if ok && t.isReady.Load() && t.file == nil {
+		ok = false
+	}
+	if ok {
+		delete(c.mu.tables, id)
+		t.evicted = true
+		t.refs--
+	}
+	closeNow := ok && t.refs == 0
+	c.mu.Unlock()
+	if closeNow {
+		<-t.ready
+		t.close()
+	}
+}
+
 // Stats returns the counters.
 func (c *Cache) Stats() Stats {
 	c.mu.Lock()
@@ -222,15 +261,16 @@ func (c *Cache) readerOptions(meta *manifest.SSTMeta) sstable.ReaderOptions {
 	}
 }
 
-// open opens one SST: from the file cache, by range, or by downloading it whole.
-func (c *Cache) open(ctx context.Context, meta *manifest.SSTMeta) (*sstable.Reader, File, error) {
+// open opens one SST: from the file cache, by range, or by downloading it whole. inMem
+// reports a reader holding the whole SST in memory.
+func (c *Cache) open(ctx context.Context, meta *manifest.SSTMeta) (*sstable.Reader, File, bool, error) {
 	want, err := parseChecksum(meta.Checksum)
 	if err != nil {
-		return nil, nil, fmt.Errorf("tablecache: sst %s: %w", meta.ID, err)
+		return nil, nil, false, fmt.Errorf("tablecache: sst %s: %w", meta.ID, err)
 	}
 	if c.opts.VerifySignature != nil {
 		if err := c.opts.VerifySignature(want, meta.Signature); err != nil {
-			return nil, nil, fmt.Errorf("tablecache: sst %s: signature: %w", meta.ID, err)
+			return nil, nil, false, fmt.Errorf("tablecache: sst %s: signature: %w", meta.ID, err)
 		}
 	}
 	ropts := c.readerOptions(meta)
@@ -239,43 +279,45 @@ func (c *Cache) open(ctx context.Context, meta *manifest.SSTMeta) (*sstable.Read
 			r, err := c.openFile(ctx, f, meta, want, ropts)
 			if err == nil {
 				c.stats.fileHits.Add(1)
-				return r, f, nil
+				return r, f, false, nil
 			}
 			_ = f.Close()
 			c.opts.Files.Remove(meta.ID) // a bad cached copy: fetch again
 		}
 	}
-	if !c.opts.RequireWholeFile && c.opts.RangeReadMinSize > 0 && meta.Size >= c.opts.RangeReadMinSize {
+	// An SST the file cache cannot hold would be held whole in memory: read it by range.
+	tooLarge := c.opts.FileCacheCapacity > 0 && meta.Size > c.opts.FileCacheCapacity
+	if !c.opts.RequireWholeFile && (tooLarge || c.opts.RangeReadMinSize > 0 && meta.Size >= c.opts.RangeReadMinSize) {
 		c.stats.rangeOpens.Add(1)
 		src := &rangeSource{store: c.opts.Store, key: c.opts.Store.SSTPath(meta.ID), size: meta.Size}
 		r, err := sstable.Open(ctx, src, ropts)
 		if err != nil {
-			return nil, nil, fmt.Errorf("tablecache: open sst %s by range: %w", meta.ID, err)
+			return nil, nil, false, fmt.Errorf("tablecache: open sst %s by range: %w", meta.ID, err)
 		}
-		return r, nil, nil
+		return r, nil, false, nil
 	}
 	c.stats.fileMisses.Add(1)
 	data, _, err := c.opts.Store.Read(ctx, c.opts.Store.SSTPath(meta.ID))
 	if err != nil {
-		return nil, nil, fmt.Errorf("tablecache: read sst %s: %w", meta.ID, err)
+		return nil, nil, false, fmt.Errorf("tablecache: read sst %s: %w", meta.ID, err)
 	}
 	if got := sha256.Sum256(data); string(got[:]) != string(want) || int64(len(data)) != meta.Size {
-		return nil, nil, base.CorruptionErrorf(c.opts.Store.SSTPath(meta.ID), 0,
+		return nil, nil, false, base.CorruptionErrorf(c.opts.Store.SSTPath(meta.ID), 0,
 			"sst content does not match the manifest (size %d, want %d; sha256 %x, want %x)", len(data), meta.Size, got, want)
 	}
 	if c.opts.Files != nil && c.opts.Files.Put(meta.ID, data) == nil {
 		if f, ok, err := c.opts.Files.Open(meta.ID); err == nil && ok {
 			if r, err := sstable.Open(ctx, fileSource{f}, ropts); err == nil {
-				return r, f, nil
+				return r, f, false, nil
 			}
 			_ = f.Close()
 		}
 	}
 	r, err := sstable.OpenBytes(data, ropts)
 	if err != nil {
-		return nil, nil, fmt.Errorf("tablecache: open sst %s: %w", meta.ID, err)
+		return nil, nil, false, fmt.Errorf("tablecache: open sst %s: %w", meta.ID, err)
 	}
-	return r, nil, nil
+	return r, nil, true, nil
 }
 
 func (c *Cache) openFile(ctx context.Context, f File, meta *manifest.SSTMeta, want []byte, ropts sstable.ReaderOptions) (*sstable.Reader, error) {
