@@ -181,19 +181,7 @@ func (t *table) close() {
 
 // Evict closes the SST once its current users release it, and drops its cached file.
 func (c *Cache) Evict(id string) {
-	c.mu.Lock()
-	t, ok := c.mu.tables[id]
-	if ok {
-		delete(c.mu.tables, id)
-		t.evicted = true
-		t.refs--
-	}
-	closeNow := ok && t.refs == 0
-	c.mu.Unlock()
-	if closeNow {
-		<-t.ready
-		t.close()
-	}
+	c.drop(id, nil)
 	if c.opts.Files != nil {
 		c.opts.Files.Remove(id)
 	}
@@ -204,11 +192,17 @@ func (c *Cache) Evict(id string) {
 // frees its disk space, so the disk held for SSTs stays within the file cache's capacity.
 // An SST open by range is kept. A later Get opens the SST again.
 func (c *Cache) FileEvicted(id string) {
-	c.mu.Lock()
-	t, ok := c.mu.tables[id]
 	// A table still opening may end up on the evicted file: drop it too (it costs a re-open
 	// at worst). Its opener holds a reference, so it cannot close here before it is ready.
-	if ok && t.isReady.Load() && t.file == nil {
+	c.drop(id, func(t *table) bool { return t.isReady.Load() && t.file == nil })
+}
+
+// drop removes SST id from the cache (unless keep says otherwise) and closes it once its
+// current users release it.
+func (c *Cache) drop(id string, keep func(*table) bool) {
+	c.mu.Lock()
+	t, ok := c.mu.tables[id]
+	if ok && keep != nil && keep(t) {
 		ok = false
 	}
 	if ok {
