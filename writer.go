@@ -452,11 +452,8 @@ func (w *Writer) flushQueued() error {
 		if w.wal != nil {
 			// The memtable is in the manifest: its log records are no longer needed.
 			// Failing to delete them only costs disk space and replay time.
-			if err := w.wal.truncate(f.walNext); err != nil {
-				w.opts.OnFlushError(fmt.Errorf("isledb: truncate WAL: %w", err))
-			}
-			if err := w.wal.markPublished(f.walNext); err != nil {
-				w.opts.OnFlushError(fmt.Errorf("isledb: mark WAL records published: %w", err))
+			if err := w.wal.published(f.walNext, true); err != nil {
+				w.opts.OnFlushError(fmt.Errorf("isledb: WAL: %w", err))
 			}
 		}
 	}

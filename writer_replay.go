@@ -212,14 +212,8 @@ func (w *Writer) replayWAL(ctx context.Context, m *manifest.Manifest, recs []wal
 		}
 	}
 	// Everything logged is now in the manifest, superseded, or discarded on request.
-	next := w.wal.nextID()
-	if err := w.wal.truncate(next); err != nil {
-		return fmt.Errorf("isledb: open writer: truncate WAL: %w", err)
-	}
-	if st.Records > 0 {
-		if err := w.wal.markPublished(next); err != nil {
-			return fmt.Errorf("isledb: open writer: mark WAL records published: %w", err)
-		}
+	if err := w.wal.published(w.wal.nextID(), st.Records > 0); err != nil {
+		return fmt.Errorf("isledb: open writer: WAL: %w", err)
 	}
 	return nil
 }

@@ -290,13 +290,23 @@ func (w *writerWAL) markPublished(below wal.SeqNum) error {
 // ids below the value taken when it was frozen.
 func (w *writerWAL) nextID() wal.SeqNum { return w.log.NextSeq(walStream) }
 
-// truncate drops the WAL segments whose records all precede below (they are flushed).
-func (w *writerWAL) truncate(below wal.SeqNum) error {
+// published records that every record below id below is in the manifest: it drops the
+// segments holding only such records and, with mark, logs a published marker (segments go
+// whole, so some of those records may stay; the marker keeps replay from judging them).
+func (w *writerWAL) published(below wal.SeqNum, mark bool) error {
 	_, err := w.log.Truncate(walStream, below)
 	if errors.Is(err, wal.ErrStreamNotFound) {
-		return nil
+		err = nil
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("truncate: %w", err)
+	}
+	if mark {
+		if err := w.markPublished(below); err != nil {
+			return fmt.Errorf("mark records published: %w", err)
+		}
+	}
+	return nil
 }
 
 func (w *writerWAL) close() error { return w.log.Close() }
