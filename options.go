@@ -87,6 +87,12 @@ type WriterOptions struct {
 	// cuts the log at the damage, dropping the writes logged after it, and opens; the
 	// writer's WALCorruption method then reports what was cut.
 	WALRecovery WALRecoveryMode
+	// Metrics, when set, receives the writer's Prometheus metrics (NewWriterMetrics,
+	// DefaultWriterMetrics). Default: nil, no metrics.
+	Metrics *WriterMetrics
+	// Logger receives the writer's log: failed flush attempts at Warn, each flush and
+	// each write refused with ErrBackpressure at Debug. Default (nil): silent.
+	Logger *slog.Logger
 }
 
 // The defaults of WriterOptions.
@@ -133,6 +139,9 @@ func (o *WriterOptions) EnsureDefaults() {
 	}
 	if o.OnFlushError == nil {
 		o.OnFlushError = func(error) {}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	o.ValueStorage.EnsureDefaults()
 	if o.OwnerID == "" {
@@ -218,6 +227,12 @@ type ReaderOpenOptions struct {
 	BlobReadOptions config.BlobReadOptions
 	// ManifestStorage reads the manifest. Default: the bucket.
 	ManifestStorage manifest.Storage
+	// Metrics, when set, receives the reader's Prometheus metrics (NewReaderMetrics,
+	// DefaultReaderMetrics). Default: nil, no metrics.
+	Metrics *ReaderMetrics
+	// Logger receives the reader's log: failed refreshes at Warn, each refresh that
+	// found a new manifest version at Debug. Default (nil): silent.
+	Logger *slog.Logger
 }
 
 // The defaults of ReaderOpenOptions.
@@ -252,6 +267,9 @@ func (o *ReaderOpenOptions) EnsureDefaults() {
 	}
 	if o.RangeReadMinSSTSize == 0 {
 		o.RangeReadMinSSTSize = DefaultRangeReadMinSSTSize
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 }
 

@@ -18,6 +18,7 @@ type Store struct {
 	prefix     string // as given, without a trailing slash
 	keyPrefix  string // prefix + "/", or "" for no prefix
 	retry      RetryPolicy
+	onRetry    func() // SetRetryHook; nil: none
 	stats      counters
 	closed     atomic.Bool
 	closeOnce  sync.Once
@@ -60,6 +61,14 @@ func NewWithBackendChecked(backend Backend, bucketName, prefix string) (*Store, 
 // SetRetryPolicy replaces the retry policy (zero fields take their defaults). Call it
 // before the Store is shared.
 func (s *Store) SetRetryPolicy(p RetryPolicy) { s.retry = p.withDefaults() }
+
+// RetryPolicy returns the Store's retry policy.
+func (s *Store) RetryPolicy() RetryPolicy { return s.retry }
+
+// SetRetryHook makes the Store call f (from the retrying goroutine) before every retry of
+// a failed attempt; nil removes it. Metrics use it (isledb.InstrumentStore). Call it
+// before the Store is shared.
+func (s *Store) SetRetryHook(f func()) { s.onRetry = f }
 
 // Backend returns the backend the Store runs on.
 func (s *Store) Backend() Backend { return s.backend }
