@@ -77,7 +77,7 @@ func (c *cmd) reader(ctx context.Context, s *blobstore.Store) (*isledb.Reader, f
 
 // tailingReader opens a tailing reader refreshing every poll, with its caches in a
 // temporary directory, removed by the returned function (which also closes the reader).
-func (c *cmd) tailingReader(ctx context.Context, s *blobstore.Store, poll time.Duration) (*isledb.TailingReader, func(), error) {
+func (c *cmd) tailingReader(ctx context.Context, s *blobstore.Store, poll time.Duration, set ...func(*isledb.ReaderOpenOptions)) (*isledb.TailingReader, func(), error) {
 	dir, err := os.MkdirTemp("", "isledb-cli-cache-")
 	if err != nil {
 		return nil, nil, err
@@ -85,6 +85,9 @@ func (c *cmd) tailingReader(ctx context.Context, s *blobstore.Store, poll time.D
 	opts := isledb.DefaultTailingReaderOpenOptions()
 	opts.RefreshInterval = poll
 	opts.ReaderOptions.CacheDir = dir
+	for _, f := range set {
+		f(&opts.ReaderOptions)
+	}
 	tr, err := isledb.OpenTailingReader(ctx, s, opts)
 	if err != nil {
 		_ = os.RemoveAll(dir)
