@@ -301,6 +301,7 @@ func (r *Reader) BlobCacheStats() internal.BlobCacheStats {
 	return internal.BlobCacheStats{
 		Hits: r.blobStats.hits.Load(), Misses: r.blobStats.misses.Load(), Puts: s.Puts,
 		Evictions: s.Evictions, Rejected: s.Rejected, Bytes: s.Bytes, Items: s.Items,
+		Size: s.Bytes, MaxSize: s.Capacity, EntryCount: s.Items,
 	}
 }
 
@@ -311,6 +312,7 @@ func (r *Reader) SSTCacheStats() SSTCacheStats {
 	s := SSTCacheStats{
 		DiskHits: t.FileHits, DiskMisses: t.FileMisses, DiskEvictions: d.Evictions, DiskBytes: d.Bytes,
 		RangeOpens: t.RangeOpens, OpenReaders: t.Open,
+		Hits: t.FileHits, Misses: t.FileMisses, Size: d.Bytes, MaxSize: d.Capacity, EntryCount: d.Items,
 	}
 	if r.blocks != nil {
 		b := r.blocks.Metrics()
