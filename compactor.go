@@ -86,6 +86,9 @@ type CompactorOptions struct {
 	// Logger receives errors of the background loop, and warnings about GC state found
 	// damaged, set aside and rebuilt (docs/compaction.md). Default: discard.
 	Logger *slog.Logger
+	// Metrics, when set, receives the compactor's Prometheus metrics (NewCompactorMetrics,
+	// DefaultCompactorMetrics). Default: nil, no metrics.
+	Metrics *CompactorMetrics
 
 	// clock, when set, is the time source of garbage collection (grace periods, GCInterval,
 	// blob GC's interval and MinAge) in place of time.Now: a test hook, so that tests and
@@ -544,6 +547,7 @@ func (db *DB) OpenCompactor(ctx context.Context, opts CompactorOptions) (*Compac
 	if err := db.register(c); err != nil {
 		return nil, err
 	}
+	opts.Metrics.attach(c)
 	return c, nil
 }
 
@@ -559,6 +563,7 @@ func (c *Compactor) Stop() { c.loop.stop() }
 // next compactor's GC.
 func (c *Compactor) Close() error {
 	c.close(c)
+	c.opts.Metrics.detach(c)
 	return nil
 }
 

@@ -93,6 +93,7 @@ func OpenReader(ctx context.Context, store *blobstore.Store, opts ReaderOpenOpti
 		return nil, fmt.Errorf("isledb: open reader: replay manifest: %w", err)
 	}
 	r.cur.Store(m)
+	opts.Metrics.attach(r)
 	return r, nil
 }
 
@@ -116,6 +117,7 @@ func (r *Reader) Get(ctx context.Context, key []byte) (value []byte, found bool,
 	if r.closed.Load() {
 		return nil, false, ErrClosed
 	}
+	defer r.observeGet(&found, &err)
 	m := r.cur.Load()
 	e, ok, err := r.lookup(ctx, m, key)
 	if err != nil || !ok {
@@ -258,13 +260,14 @@ func (r *Reader) ScanLimit(ctx context.Context, minKey, maxKey []byte, limit int
 // Refresh moves the reader to the newest manifest: new flushes become visible, and SSTs
 // that compaction removed are closed once no iterator uses them. When nothing is new it
 // costs one small read.
-func (r *Reader) Refresh(ctx context.Context) error {
+func (r *Reader) Refresh(ctx context.Context) (err error) {
 	if r.closed.Load() {
 		return ErrClosed
 	}
 	r.refreshMu.Lock()
 	defer r.refreshMu.Unlock()
 	old := r.cur.Load()
+	defer r.observeRefresh(old.LogSeq, &err)
 	m, err := r.ms.ReplayFrom(ctx, old)
 	if err != nil {
 		return fmt.Errorf("isledb: refresh: %w", err)
@@ -298,6 +301,7 @@ func (r *Reader) BlobCacheStats() internal.BlobCacheStats {
 	return internal.BlobCacheStats{
 		Hits: r.blobStats.hits.Load(), Misses: r.blobStats.misses.Load(), Puts: s.Puts,
 		Evictions: s.Evictions, Rejected: s.Rejected, Bytes: s.Bytes, Items: s.Items,
+		Size: s.Bytes, MaxSize: s.Capacity, EntryCount: s.Items,
 	}
 }
 
@@ -308,6 +312,7 @@ func (r *Reader) SSTCacheStats() SSTCacheStats {
 	s := SSTCacheStats{
 		DiskHits: t.FileHits, DiskMisses: t.FileMisses, DiskEvictions: d.Evictions, DiskBytes: d.Bytes,
 		RangeOpens: t.RangeOpens, OpenReaders: t.Open,
+		Hits: t.FileHits, Misses: t.FileMisses, Size: d.Bytes, MaxSize: d.Capacity, EntryCount: d.Items,
 	}
 	if r.blocks != nil {
 		b := r.blocks.Metrics()
@@ -322,6 +327,7 @@ func (r *Reader) Close() error {
 	if r.closed.Swap(true) {
 		return nil
 	}
+	r.opts.Metrics.detach(r)
 	var errs []error
 	if r.tables != nil {
 		errs = append(errs, r.tables.Close())

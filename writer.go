@@ -146,6 +146,7 @@ func (db *DB) OpenWriter(ctx context.Context, opts WriterOptions) (*Writer, erro
 		w.closeWAL()
 		return nil, err
 	}
+	opts.Metrics.attach(w)
 	w.wg.Add(1)
 	go w.flushLoop()
 	if w.wal != nil {
@@ -238,6 +239,7 @@ func (w *Writer) write(kind base.Kind, key, value []byte, expiry int64) error {
 	if !act.Empty() && act.Size()+size > w.opts.MemtableSize {
 		if len(w.mu.immutables) >= w.opts.MaxImmutableMemtables {
 			w.mu.Unlock()
+			w.observeRefused()
 			return ErrBackpressure
 		}
 		w.rotateLocked()
@@ -259,6 +261,7 @@ func (w *Writer) write(kind base.Kind, key, value []byte, expiry int64) error {
 	act.Add(seq, kind, key, value, expiry)
 	w.mu.nextSeq++
 	w.mu.Unlock()
+	w.observeWrite(kind, key, value)
 	if w.wal != nil {
 		// Acknowledge only once the log holds the write (strict mode).
 		if err := w.wal.waitDurable(walID); err != nil {
@@ -370,6 +373,7 @@ func (w *Writer) Close() error {
 	w.mu.Unlock()
 	close(w.stop)
 	w.wg.Wait()
+	w.opts.Metrics.detach(w)
 	if w.wal != nil {
 		if cerr := w.wal.close(); err == nil && cerr != nil {
 			err = fmt.Errorf("isledb: close WAL: %w", cerr)
@@ -431,7 +435,7 @@ func (w *Writer) flushQueued() error {
 		f := w.mu.immutables[0]
 		w.mu.Unlock()
 
-		err := w.flushOne(context.Background(), f)
+		err := w.observeFlush(f, func() error { return w.flushOne(context.Background(), f) })
 		w.mu.Lock()
 		if err != nil {
 			w.mu.flushErr = err

@@ -132,6 +132,21 @@ func (b Backend) OpenPrefix(t testing.TB, prefix string) *blobstore.Store {
 	return s
 }
 
+// URL returns a bucket URL that blobstore.Open turns into a store of backend b seeing the
+// same objects as b's stores of this test (with the same prefix): the test's directory for
+// file, the server's bucket for a server. Memory stores have none: "".
+func (b Backend) URL(t testing.TB) string {
+	t.Helper()
+	switch b.Name {
+	case "memory":
+		return ""
+	case "file":
+		return "file://" + TestDir(t)
+	}
+	ensureBucket(t, b.Name)
+	return b.url
+}
+
 var testDirs sync.Map // test name → directory
 
 // TestDir returns one temporary directory per test, shared by its file stores.
