@@ -160,7 +160,8 @@ func checkKeys(t *testing.T, store *blobstore.Store, want map[string]string, abs
 func batchKey(batch, i int) []byte { return fmt.Appendf(nil, "b%03d-%04d", batch, i) }
 
 // TestBatchAtomicVisibility applies batches larger than the memtable while a reader
-// refreshes and scans in a loop: the reader sees each batch whole or not at all. Each batch
+// refreshes, scans and reads the change feed in a loop: it sees each batch whole or not at
+// all. Each batch
 // is in exactly one SST (one manifest entry): a batch written as single Puts would span two.
 func TestBatchAtomicVisibility(t *testing.T) {
 	testutil.ForEach(t, testutil.Core, func(t *testing.T, be testutil.Backend) {
@@ -203,6 +204,26 @@ func TestBatchAtomicVisibility(t *testing.T) {
 				if n != perBatch {
 					return fmt.Errorf("reader sees %d of the %d writes of batch %d", n, perBatch, bi)
 				}
+			}
+			// The change feed of the same version holds the same whole batches.
+			changed := map[int]int{}
+			if _, err := r.Changes(ctx, isledb.ChangeOptions{}, func(c isledb.Change) error {
+				var bi, i int
+				if _, err := fmt.Sscanf(string(c.Key), "b%03d-%04d", &bi, &i); err != nil {
+					return fmt.Errorf("unexpected change of %q", c.Key)
+				}
+				changed[bi]++
+				return nil
+			}); err != nil {
+				return err
+			}
+			for bi, n := range changed {
+				if n != perBatch || seen[bi] != perBatch {
+					return fmt.Errorf("change feed holds %d of the %d writes of batch %d (scan: %d)", n, perBatch, bi, seen[bi])
+				}
+			}
+			if len(changed) != len(seen) {
+				return fmt.Errorf("change feed holds %d batches, scan %d", len(changed), len(seen))
 			}
 			return nil
 		}
