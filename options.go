@@ -62,6 +62,11 @@ type WriterOptions struct {
 	ValueStorage config.ValueStorageConfig
 	// OwnerID names this writer in its fence claim. Default: "<hostname>-<pid>".
 	OwnerID string
+	// MaxBatchSize bounds Batch.Size for Writer.Apply: a larger batch fails with
+	// ErrBatchTooLarge. A batch is one WAL record and goes whole into one memtable, so this
+	// also bounds how far one batch can take a memtable past MemtableSize. Default: 64 MiB;
+	// at most MaxBatchSizeLimit.
+	MaxBatchSize int64
 	// Signer, when set, signs each SST's SHA-256; the signature goes in the manifest.
 	Signer SSTHashSigner
 	// WALDir, when set, keeps a write-ahead log of unflushed writes in this local
@@ -119,6 +124,13 @@ const MinMemtableSize = 1 << 10
 // config.KeySizeLimit and the record header (see "Limits" in docs/format.md).
 const MaxValueSizeWithWAL = wal.MaxEntrySize - config.KeySizeLimit - walRecordMaxOverhead
 
+// DefaultMaxBatchSize is the default WriterOptions.MaxBatchSize.
+const DefaultMaxBatchSize = 64 << 20
+
+// MaxBatchSizeLimit is the largest WriterOptions.MaxBatchSize: a batch is one WAL entry, at
+// most wal.MaxEntrySize (1 GiB).
+const MaxBatchSizeLimit = wal.MaxEntrySize
+
 // DefaultWriterOptions returns the writer defaults documented on each field.
 func DefaultWriterOptions() WriterOptions {
 	var o WriterOptions
@@ -156,6 +168,9 @@ func (o *WriterOptions) EnsureDefaults() {
 	if o.OwnerID == "" {
 		o.OwnerID = defaultOwnerID()
 	}
+	if o.MaxBatchSize == 0 {
+		o.MaxBatchSize = DefaultMaxBatchSize
+	}
 }
 
 func defaultOwnerID() string {
@@ -189,6 +204,9 @@ func (o WriterOptions) Validate() error {
 	}
 	if o.WALDir != "" && o.ValueStorage.MaxValueSize > MaxValueSizeWithWAL {
 		errs = append(errs, fmt.Errorf("ValueStorage.MaxValueSize %d: a writer with a WALDir takes values of up to %d bytes (MaxValueSizeWithWAL, the WAL's entry limit)", o.ValueStorage.MaxValueSize, MaxValueSizeWithWAL))
+	}
+	if o.MaxBatchSize < 1<<10 || o.MaxBatchSize > MaxBatchSizeLimit {
+		errs = append(errs, fmt.Errorf("MaxBatchSize %d: want 1 KiB to %d (MaxBatchSizeLimit)", o.MaxBatchSize, int64(MaxBatchSizeLimit)))
 	}
 	if o.WALSyncMode > wal.SyncAsync {
 		errs = append(errs, fmt.Errorf("WALSyncMode %d: want wal.SyncStrict, SyncBatchOnly or SyncAsync", o.WALSyncMode))

@@ -34,6 +34,7 @@ type Reader struct {
 
 	cur       atomic.Pointer[manifest.Manifest]
 	refreshMu sync.Mutex
+	snaps     snapshotSet // the open snapshots (snapshot.go)
 	closed    atomic.Bool
 	blobStats struct{ hits, misses atomic.Int64 }
 }
@@ -118,12 +119,16 @@ func (r *Reader) Get(ctx context.Context, key []byte) (value []byte, found bool,
 		return nil, false, ErrClosed
 	}
 	defer r.observeGet(&found, &err)
-	m := r.cur.Load()
+	return r.get(ctx, r.cur.Load(), time.Now().UnixNano(), key)
+}
+
+// get is Get at manifest version m, judging expiry at now (unix nanoseconds).
+func (r *Reader) get(ctx context.Context, m *manifest.Manifest, now int64, key []byte) (value []byte, found bool, err error) {
 	e, ok, err := r.lookup(ctx, m, key)
 	if err != nil || !ok {
 		return nil, false, err
 	}
-	if e.Kind == base.KindDelete || (e.Expiry != 0 && expired(e.Expiry, time.Now().UnixNano())) {
+	if e.Kind == base.KindDelete || (e.Expiry != 0 && expired(e.Expiry, now)) {
 		return nil, false, nil
 	}
 	if e.Kind == base.KindBlobRef {
@@ -247,6 +252,11 @@ func (r *Reader) ScanLimit(ctx context.Context, minKey, maxKey []byte, limit int
 	if err != nil {
 		return nil, err
 	}
+	return scanIter(it, limit)
+}
+
+// scanIter collects at most limit pairs (limit <= 0: all) of it, and closes it.
+func scanIter(it *Iterator, limit int) ([]KV, error) {
 	var out []KV
 	for (limit <= 0 || len(out) < limit) && it.Next() {
 		out = append(out, KV{Key: bytes.Clone(it.Key()), Value: bytes.Clone(it.Value())})
@@ -275,16 +285,8 @@ func (r *Reader) Refresh(ctx context.Context) (err error) {
 	if m == old {
 		return nil
 	}
-	live := make(map[string]struct{}, len(m.L0SSTs))
-	for _, id := range m.AllSSTIDs() {
-		live[id] = struct{}{}
-	}
-	for _, id := range old.AllSSTIDs() {
-		if _, ok := live[id]; !ok {
-			r.tables.Evict(id)
-		}
-	}
 	r.cur.Store(m)
+	r.evictUnused(old.AllSSTIDs())
 	return nil
 }
 
