@@ -154,9 +154,7 @@ func (v *Value) EncodedSize() int {
 	case ValueTypeBool:
 		return 2
 	case ValueTypeString, ValueTypeBytes:
-		n := len(v.Bytes)
-		var b [binary.MaxVarintLen64]byte
-		return 1 + binary.PutUvarint(b[:], uint64(n)) + n
+		return 1 + uvarintLen(uint64(len(v.Bytes))) + len(v.Bytes)
 	}
 	return 1
 }
@@ -228,12 +226,21 @@ func DecodeValueZeroCopy(data []byte) (Value, int, error) {
 		if k <= 0 || n > uint64(len(p)-k) {
 			return Value{}, 0, fmt.Errorf("%w: %v: bad length", ErrInvalidValue, t)
 		}
+		if k != uvarintLen(n) {
+			// One value, one encoding: a padded length is refused.
+			return Value{}, 0, fmt.Errorf("%w: %v: length not in its shortest uvarint form", ErrInvalidValue, t)
+		}
 		b := p[k : k+int(n) : k+int(n)]
 		return Value{Type: t, Bytes: b}, 1 + k + int(n), nil
 	case ValueTypeTombstone:
 		return TombstoneValue(), 1, nil
 	}
 	return Value{}, 0, fmt.Errorf("%w: unknown tag %#02x", ErrInvalidValue, data[0])
+}
+
+func uvarintLen(n uint64) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], n)
 }
 
 // decodeStored decodes an engine value: exactly one encoded Value.
