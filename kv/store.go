@@ -173,7 +173,12 @@ func compactorOptions(o Options) isledb.CompactorOptions {
 	case CompactionStyleSizeTiered:
 		co.SizeThreshold = o.LevelSizeMultiplier
 	case CompactionStyleLeveled:
-		co.SizeThreshold = o.LevelSizeMultiplier
+		co.Leveled = isledb.LeveledCompaction{
+			Enabled:             true,
+			BaseLevelSize:       int64(o.L0CompactionTrigger) * o.MemtableSize * int64(o.LevelSizeMultiplier),
+			LevelSizeMultiplier: o.LevelSizeMultiplier,
+			MaxLevels:           o.MaxLevels,
+		}
 	}
 	return co
 }
