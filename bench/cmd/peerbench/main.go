@@ -14,9 +14,9 @@
 // bucket, Pebble flushes its memtable to an L0 table, Badger and goleveldb fsync their
 // logs; kv runs with WALSyncNone and flushes its memtable. With -sync every write is
 // synced before it returns instead (Pebble Sync, Badger SyncWrites, goleveldb Sync, kv
-// WALSyncPerBatch, IsleDB with a WAL in strict mode). readrandom-cold closes and reopens the engine (IsleDB: a new reader with empty
-// caches); the OS page cache stays warm for every engine, so it measures an empty
-// process cache, not a cold disk.
+// WALSyncPerBatch, IsleDB with a WAL in strict mode). readrandom-cold closes and reopens
+// the engine (IsleDB: a new reader with empty caches); the OS page cache stays warm for
+// every engine, so it measures an empty process cache, not a cold disk.
 package main
 
 import (
