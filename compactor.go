@@ -30,6 +30,9 @@ type CompactorOptions struct {
 	// MinSources and MaxSources bound how many consecutive sorted runs one merge takes.
 	// Defaults: 4 and 8.
 	MinSources, MaxSources int
+	// Leveled, when Leveled.Enabled, replaces the merging of similar runs (MinSources,
+	// MaxSources, SizeThreshold) with leveled compaction (LeveledCompaction). Default: off.
+	Leveled LeveledCompaction
 	// SizeThreshold is the similarity rule for merging runs: a window of consecutive runs
 	// qualifies when its largest run is at most SizeThreshold times its smallest (by bytes).
 	// Of the qualifying windows, the one rewriting the fewest bytes per run removed is
@@ -159,6 +162,7 @@ func (o *CompactorOptions) EnsureDefaults() {
 	if o.OwnerID == "" {
 		o.OwnerID = defaultOwnerID()
 	}
+	o.Leveled.ensureDefaults()
 	ensureGCDefaults(&o.GCGracePeriod, &o.GCInterval, &o.BlobGC, &o.Logger)
 }
 
@@ -224,6 +228,7 @@ func (o CompactorOptions) Validate() error {
 	if o.CheckInterval <= 0 {
 		errs = append(errs, fmt.Errorf("CheckInterval %v: want more than 0", o.CheckInterval))
 	}
+	errs = append(errs, o.Leveled.validate()...)
 	errs = append(errs, validateGC(o.GCGracePeriod, o.GCInterval, o.BlobGC)...)
 	if len(errs) == 0 {
 		return nil
