@@ -33,6 +33,7 @@ type Writer struct {
 	fence   *manifest.FenceToken
 	wal     *writerWAL // nil without WriterOptions.WALDir
 	replay  WALReplayStats
+	txns    txnState // transactions (txn.go), guarded by mu
 
 	kick chan struct{} // wakes the flush loop
 	stop chan struct{} // closed to end the flush loop
@@ -259,6 +260,7 @@ func (w *Writer) write(kind base.Kind, key, value []byte, expiry int64) error {
 		w.mu.activeSince = time.Now()
 	}
 	act.Add(seq, kind, key, value, expiry)
+	w.noteWriteLocked(seq, kind, key, value, expiry)
 	w.mu.nextSeq++
 	w.mu.Unlock()
 	w.observeWrite(kind, key, value)
@@ -374,6 +376,7 @@ func (w *Writer) Close() error {
 	close(w.stop)
 	w.wg.Wait()
 	w.opts.Metrics.detach(w)
+	w.closeTxns()
 	if w.wal != nil {
 		if cerr := w.wal.close(); err == nil && cerr != nil {
 			err = fmt.Errorf("isledb: close WAL: %w", cerr)
