@@ -167,8 +167,8 @@ func compactorOptions(o Options) isledb.CompactorOptions {
 	co.ValidateSSTChecksum = o.VerifyChecksums
 	co.OwnerID = ownerID
 	// The compactor holds up to two output SSTs in memory: keep them near the memtable's
-	// scale (8 memtables, 4 to 64 MiB).
-	co.TargetSSTSize = min(max(8*o.MemtableSize, 4<<20), 64<<20)
+	// scale (4 memtables, 2 to 64 MiB; LowMemoryOptions: 4 MiB).
+	co.TargetSSTSize = min(max(4*o.MemtableSize, 2<<20), 64<<20)
 	switch o.CompactionStyle {
 	case CompactionStyleSizeTiered:
 		co.SizeThreshold = o.LevelSizeMultiplier
