@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/isledb/isledb/blobstore"
-	"github.com/isledb/isledb/internal"
 	"github.com/isledb/isledb/internal/base"
 	"github.com/isledb/isledb/internal/blobref"
 	"github.com/isledb/isledb/internal/diskcache"
@@ -298,9 +297,9 @@ func (r *Reader) Manifest() *Manifest { return r.cur.Load().Clone() }
 func (r *Reader) ManifestUnsafe() *Manifest { return r.cur.Load() }
 
 // BlobCacheStats returns the blob cache's counters.
-func (r *Reader) BlobCacheStats() internal.BlobCacheStats {
+func (r *Reader) BlobCacheStats() BlobCacheStats {
 	s := r.blobs.Stats()
-	return internal.BlobCacheStats{
+	return BlobCacheStats{
 		Hits: r.blobStats.hits.Load(), Misses: r.blobStats.misses.Load(), Puts: s.Puts,
 		Evictions: s.Evictions, Rejected: s.Rejected, Bytes: s.Bytes, Items: s.Items,
 		Size: s.Bytes, MaxSize: s.Capacity, EntryCount: s.Items,
