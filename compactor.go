@@ -174,7 +174,7 @@ func ensureGCDefaults(grace, interval *time.Duration, blob *config.BlobGCOptions
 		*interval = DefaultGCInterval
 	}
 	if blob.Interval == 0 {
-		blob.Interval = config.DefaultGCInterval
+		blob.Interval = config.DefaultBlobGCInterval
 	}
 	if blob.MinAge == 0 {
 		blob.MinAge = config.DefaultGCMinAge

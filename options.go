@@ -302,6 +302,15 @@ func (o *ReaderOpenOptions) EnsureDefaults() {
 
 // Validate reports every invalid field at once, wrapping ErrInvalidOptions.
 func (o ReaderOpenOptions) Validate() error {
+	errs := o.problems()
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidOptions, errors.Join(errs...))
+}
+
+// problems lists every invalid field.
+func (o ReaderOpenOptions) problems() []error {
 	var errs []error
 	if o.CacheDir == "" {
 		errs = append(errs, errors.New("CacheDir is required"))
@@ -316,10 +325,7 @@ func (o ReaderOpenOptions) Validate() error {
 		errs = append(errs, fmt.Errorf("BlobCacheMaxItemSize %d, BlockCacheSize %d, RangeReadMinSSTSize %d: must not be negative",
 			o.BlobCacheMaxItemSize, o.BlockCacheSize, o.RangeReadMinSSTSize))
 	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: %w", ErrInvalidOptions, errors.Join(errs...))
+	return errs
 }
 
 // IteratorOptions bounds an Iterator. Both bounds are inclusive; nil is unbounded.
