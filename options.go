@@ -228,7 +228,7 @@ type ReaderOpenOptions struct {
 	// It bounds real disk use: an SST open on a file the cache evicted is closed once its
 	// current reads and iterators are done, freeing the file's space. An SST larger than
 	// SSTCacheSize is read by range, like one of RangeReadMinSSTSize or more; when range
-	// reads are not allowed (ValidateSSTChecksum without AllowUnverifiedRangeRead), it is
+	// reads are not allowed (validation without AllowUnverifiedRangeRead), it is
 	// downloaded whole into memory for each use and dropped once that use is done.
 	SSTCacheSize int64
 	// BlobCacheSize bounds the disk cache of blob values, in bytes. Default: 1 GiB.
@@ -238,16 +238,24 @@ type ReaderOpenOptions struct {
 	// BlockCacheSize bounds the in-memory cache of SST blocks, in bytes. 0 disables it
 	// (DefaultReaderOpenOptions sets 64 MiB).
 	BlockCacheSize int64
-	// AllowUnverifiedRangeRead lets the reader read SSTs by range even when
-	// ValidateSSTChecksum is set, so without checking the whole file's SHA-256 (every
-	// block read is still verified by its own checksum).
+	// AllowUnverifiedRangeRead lets the reader read SSTs by range even though SST
+	// checksums are validated, so without checking the whole file's SHA-256 (every block
+	// read is still verified by its own checksum). Default: false, so every SST is
+	// downloaded whole and verified (DefaultReaderOpenOptions sets it: range reads from
+	// RangeReadMinSSTSize on).
 	AllowUnverifiedRangeRead bool
 	// RangeReadMinSSTSize: SSTs at least this large are read by range (footer, index and
 	// filter, then single blocks) instead of downloaded whole. Default: 4 MiB.
 	RangeReadMinSSTSize int64
-	// ValidateSSTChecksum checks the SHA-256 of every SST downloaded whole against the
-	// manifest before use (and disables range reads unless AllowUnverifiedRangeRead).
+	// ValidateSSTChecksum is the seed API's switch for checking the SHA-256 of every SST
+	// downloaded whole against the manifest before use (which disables range reads unless
+	// AllowUnverifiedRangeRead) and re-verifying cached copies. Validation is on unless
+	// DisableSSTChecksum is set, so the zero value is the safe one; this field is kept for
+	// code written against the seed API and setting it changes nothing.
 	ValidateSSTChecksum bool
+	// DisableSSTChecksum turns SST SHA-256 validation off: SSTs are read by range from
+	// RangeReadMinSSTSize on, and cached copies are trusted. Default: false (validated).
+	DisableSSTChecksum bool
 	// SSTHashVerifier, when set, checks every SST's signature; unsigned SSTs are refused.
 	SSTHashVerifier SSTHashVerifier
 	// BlobReadOptions controls blob verification.

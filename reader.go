@@ -74,8 +74,8 @@ func OpenReader(ctx context.Context, store *blobstore.Store, opts ReaderOpenOpti
 		RangeReadMinSize: opts.RangeReadMinSSTSize,
 		// An SST larger than the cache would be held whole in memory: read it by range.
 		FileCacheCapacity: opts.SSTCacheSize,
-		RequireWholeFile:  opts.ValidateSSTChecksum && !opts.AllowUnverifiedRangeRead,
-		RecheckCached:     opts.ValidateSSTChecksum,
+		RequireWholeFile:  !opts.DisableSSTChecksum && !opts.AllowUnverifiedRangeRead,
+		RecheckCached:     !opts.DisableSSTChecksum,
 	}
 	if r.blocks != nil {
 		tco.Blocks = r.blocks

@@ -170,7 +170,7 @@ func compactorOptions(o Options) isledb.CompactorOptions {
 	}
 	co.BlockSize = o.BlockSize
 	co.Compression = compression(o.CompressionLevel)
-	co.ValidateSSTChecksum = o.VerifyChecksums
+	co.DisableSSTChecksum = !o.VerifyChecksums
 	co.OwnerID = ownerID
 	// The compactor holds up to two output SSTs in memory: keep them near the memtable's
 	// scale (4 memtables, 2 to 64 MiB; LowMemoryOptions: 4 MiB).
@@ -199,7 +199,7 @@ func readerOptions(o Options) isledb.ReaderOpenOptions {
 		BlobCacheSize:            max(o.BlockCacheSize, 1<<20),
 		BlockCacheSize:           o.BlockCacheSize,
 		RangeReadMinSSTSize:      1,
-		ValidateSSTChecksum:      o.VerifyChecksums,
+		DisableSSTChecksum:       !o.VerifyChecksums,
 		AllowUnverifiedRangeRead: true,
 	}
 }
