@@ -593,6 +593,17 @@ func (c *Compactor) FenceToken() *manifest.FenceToken { f := *c.fence; return &f
 // anything or GCInterval has passed. It returns the first error; a fenced compactor's error
 // wraps manifest.ErrFenced.
 func (c *Compactor) RunCompaction(ctx context.Context) error {
+	return c.cycle(ctx, maxJobsPerCycle, c.pick, func(compacted bool) bool {
+		// Output buffers are kept while compactions come regularly.
+		c.merge.Buffers.ReleaseIdle(max(2*c.opts.CheckInterval, bufferIdle))
+		return compacted || c.gc.due()
+	})
+}
+
+// cycle is one compaction cycle under the run lock: from the newest manifest, it runs the
+// jobs pick returns (at most maxJobs; maxJobs < 0: until pick returns none), then a GC
+// pass if runGC, given whether any job ran, says so.
+func (c *Compactor) cycle(ctx context.Context, maxJobs int, pick func(*manifest.Manifest) (*compaction.Plan, CompactionJobType), runGC func(compacted bool) bool) error {
 	c.runMu.Lock()
 	defer c.runMu.Unlock()
 	if err := c.checkUsableLocked(); err != nil {
@@ -603,8 +614,8 @@ func (c *Compactor) RunCompaction(ctx context.Context) error {
 		return err
 	}
 	compacted := false
-	for range maxJobsPerCycle {
-		plan, typ := c.pick(m)
+	for jobs := 0; maxJobs < 0 || jobs < maxJobs; jobs++ {
+		plan, typ := pick(m)
 		if plan == nil {
 			break
 		}
@@ -613,9 +624,7 @@ func (c *Compactor) RunCompaction(ctx context.Context) error {
 		}
 		compacted = true
 	}
-	// Output buffers are kept while compactions come regularly.
-	c.merge.Buffers.ReleaseIdle(max(2*c.opts.CheckInterval, bufferIdle))
-	if compacted || c.gc.due() {
+	if runGC(compacted) {
 		if _, err := c.gc.pass(ctx); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/isledb/isledb/internal/compaction"
+	"github.com/isledb/isledb/manifest"
 )
 
 // CompactL0 merges every L0 SST into a sorted run now (under Leveled, into the level 1
@@ -12,37 +13,15 @@ import (
 // empty), then runs a GC pass. It is the "compact now" of a local store: reads afterwards
 // look in fewer SSTs. Run merges are left to RunCompaction.
 func (c *Compactor) CompactL0(ctx context.Context) error {
-	c.runMu.Lock()
-	defer c.runMu.Unlock()
-	if err := c.checkUsableLocked(); err != nil {
-		return err
-	}
-	m, err := c.refreshLocked(ctx)
-	if err != nil {
-		return err
-	}
-	compacted := false
-	for {
-		plan, typ := compaction.PickL0(m, 1, max(c.opts.L0CompactionThreshold, maxL0Inputs)), CompactionL0Flush
+	return c.cycle(ctx, -1, func(m *manifest.Manifest) (*compaction.Plan, CompactionJobType) {
 		if c.opts.Leveled.Enabled {
 			// Into the level 1 run while it has room, as a leveled cycle would.
-			plan, typ = c.pickLeveled(m, 1)
+			plan, typ := c.pickLeveled(m, 1)
 			if plan != nil && len(plan.L0) == 0 {
-				plan = nil // L0 is empty: level merges are the background's
+				return nil, typ // L0 is empty: level merges are the background's
 			}
+			return plan, typ
 		}
-		if plan == nil {
-			break
-		}
-		if m, err = c.runJob(ctx, m, plan, typ); err != nil {
-			return err
-		}
-		compacted = true
-	}
-	if compacted {
-		if _, err := c.gc.pass(ctx); err != nil {
-			return err
-		}
-	}
-	return nil
+		return compaction.PickL0(m, 1, max(c.opts.L0CompactionThreshold, maxL0Inputs)), CompactionL0Flush
+	}, func(compacted bool) bool { return compacted })
 }
