@@ -17,6 +17,7 @@ import (
 	"github.com/isledb/isledb"
 	_ "github.com/isledb/isledb/blobstore" // registers the s3:// opener
 	"github.com/isledb/isledb/internal/benchkit"
+	"github.com/isledb/isledb/internal/cli"
 )
 
 // runBench runs the benchkit workloads against IsleDB on one backend and prints a table
@@ -118,8 +119,8 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	}
 	if !*quiet {
 		cfg.Progress = func(name string, total int) func(int) {
-			p := newProgress(stderr, name, total)
-			return p.update
+			p := cli.NewRateProgress(stderr, name, total)
+			return p.Update
 		}
 	}
 	wopts := isledb.WriterOptions{FlushInterval: *flushInterval, MemtableSize: *memtable, Compression: *compression}

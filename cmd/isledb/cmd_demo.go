@@ -14,6 +14,7 @@ import (
 
 	"github.com/isledb/isledb"
 	"github.com/isledb/isledb/blobstore"
+	"github.com/isledb/isledb/internal/cli"
 )
 
 // runDemo writes keys to a local file bucket, flushes, and reads them back with a reader,
@@ -74,7 +75,7 @@ func runDemo(args []string) error {
 
 	before := store.Stats()
 	start := time.Now()
-	bar := newProgress(os.Stdout, "put", *keys)
+	bar := cli.NewRateProgress(os.Stdout, "put", *keys)
 	for i := range *keys {
 		binary.BigEndian.PutUint32(value, uint32(i))
 		for {
@@ -87,7 +88,7 @@ func runDemo(args []string) error {
 		if err != nil {
 			return err
 		}
-		bar.update(i + 1)
+		bar.Update(i + 1)
 	}
 	putTime := time.Since(start)
 	flushStart := time.Now()
@@ -121,7 +122,7 @@ func runDemo(args []string) error {
 
 	before = store.Stats()
 	lat := make([]time.Duration, 0, *gets)
-	bar = newProgress(os.Stdout, "get", *gets)
+	bar = cli.NewRateProgress(os.Stdout, "get", *gets)
 	for i := range *gets {
 		k := rng.IntN(*keys)
 		t := time.Now()
@@ -133,7 +134,7 @@ func runDemo(args []string) error {
 		if !ok || binary.BigEndian.Uint32(v) != uint32(k) {
 			return fmt.Errorf("key %d: read back wrong value (found %v)", k, ok)
 		}
-		bar.update(i + 1)
+		bar.Update(i + 1)
 	}
 	getStats := store.Stats().Sub(before)
 	slices.Sort(lat)

@@ -58,6 +58,47 @@ func replay(ctx context.Context, s *blobstore.Store) (*manifest.Manifest, error)
 	return m, nil
 }
 
+// openManifest opens the bucket (openDB) and replays its manifest; the caller closes the
+// store.
+func (c *cmd) openManifest(ctx context.Context) (*blobstore.Store, *manifest.Manifest, error) {
+	s, err := c.openDB(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := replay(ctx, s)
+	if err != nil {
+		_ = s.Close()
+		return nil, nil, err
+	}
+	return s, m, nil
+}
+
+// planGC reports what a GC pass with the given grace period would do on s, now. It
+// writes nothing: the DB it opens for the plan sends no request of its own.
+func planGC(ctx context.Context, s *blobstore.Store, grace time.Duration) (*isledb.GCPlan, error) {
+	db, err := isledb.OpenDB(ctx, s, isledb.DBOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return db.PlanGC(ctx, grace)
+}
+
+// openReader opens the bucket (openDB) and a reader on it (reader); the returned
+// function closes the reader, removes its caches and closes the store.
+func (c *cmd) openReader(ctx context.Context) (*isledb.Reader, func(), error) {
+	s, err := c.openDB(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, done, err := c.reader(ctx, s)
+	if err != nil {
+		_ = s.Close()
+		return nil, nil, err
+	}
+	return r, func() { done(); _ = s.Close() }, nil
+}
+
 // reader opens a reader on s with its caches in a temporary directory, removed by the
 // returned function (which also closes the reader).
 func (c *cmd) reader(ctx context.Context, s *blobstore.Store) (*isledb.Reader, func(), error) {

@@ -31,12 +31,7 @@ func runGC(ctx context.Context, c *cmd, args []string) error {
 	}
 	defer s.Close()
 	if *dry {
-		db, err := isledb.OpenDB(ctx, s, isledb.DBOptions{})
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		plan, err := db.PlanGC(ctx, *grace)
+		plan, err := planGC(ctx, s, *grace)
 		if err != nil {
 			return err
 		}

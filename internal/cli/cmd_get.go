@@ -17,12 +17,7 @@ func runGet(ctx context.Context, c *cmd, args []string) error {
 		return err
 	}
 	key := []byte(fs.Arg(0))
-	s, err := c.openDB(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	r, done, err := c.reader(ctx, s)
+	r, done, err := c.openReader(ctx)
 	if err != nil {
 		return err
 	}

@@ -19,15 +19,11 @@ func runLs(ctx context.Context, c *cmd, args []string) error {
 	if err := c.parse(fs, args, 0); err != nil {
 		return err
 	}
-	s, err := c.openDB(ctx)
+	s, m, err := c.openManifest(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	m, err := replay(ctx, s)
-	if err != nil {
-		return err
-	}
 	writeSSTTable(c.stdout, m, time.Now())
 	return nil
 }

@@ -20,15 +20,11 @@ func runManifest(ctx context.Context, c *cmd, args []string) error {
 	if err := c.parse(fs, args, 0); err != nil {
 		return err
 	}
-	s, err := c.openDB(ctx)
+	s, m, err := c.openManifest(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	m, err := replay(ctx, s)
-	if err != nil {
-		return err
-	}
 	if *asJSON {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")

@@ -36,12 +36,7 @@ func runScan(ctx context.Context, c *cmd, args []string) error {
 	if lo != nil && hi != nil && bytes.Compare(lo, hi) > 0 {
 		return usageErr("-from %s is above -to %s", show(lo), show(hi))
 	}
-	s, err := c.openDB(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	r, done, err := c.reader(ctx, s)
+	r, done, err := c.openReader(ctx)
 	if err != nil {
 		return err
 	}

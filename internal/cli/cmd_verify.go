@@ -85,16 +85,16 @@ func runVerify(ctx context.Context, c *cmd, args []string) error {
 		live = allSSTs(m)
 	}
 	refs := map[string]blobUse{}
-	var prog *progress
+	var prog *Progress
 	if c.env.Terminal {
-		prog = newProgress(c.stderr, "verify", len(live))
+		prog = NewProgress(c.stderr, "verify", len(live))
 	}
 	var sstBytes int64
 	for i, meta := range live {
 		verifySST(ctx, s, meta, sstObjs, keys, refs, rep)
 		sstBytes += meta.Size
 		if prog != nil {
-			prog.update(i + 1)
+			prog.Update(i + 1)
 		}
 	}
 	refIDs := make([]string, 0, len(refs))
@@ -103,7 +103,7 @@ func runVerify(ctx context.Context, c *cmd, args []string) error {
 	}
 	sort.Strings(refIDs)
 	if c.env.Terminal && len(refIDs) > 0 {
-		prog = newProgress(c.stderr, "blobs", len(refIDs))
+		prog = NewProgress(c.stderr, "blobs", len(refIDs))
 	}
 	for i, id := range refIDs {
 		u := refs[id]
@@ -118,7 +118,7 @@ func runVerify(ctx context.Context, c *cmd, args []string) error {
 			}
 		}
 		if prog != nil {
-			prog.update(i + 1)
+			prog.Update(i + 1)
 		}
 	}
 	if m != nil {

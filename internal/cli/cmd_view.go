@@ -24,21 +24,12 @@ func runView(ctx context.Context, c *cmd, args []string) error {
 	if err := c.parse(fs, args, 0); err != nil {
 		return err
 	}
-	s, err := c.openDB(ctx)
+	s, m, err := c.openManifest(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	m, err := replay(ctx, s)
-	if err != nil {
-		return err
-	}
-	db, err := isledb.OpenDB(ctx, s, isledb.DBOptions{})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	plan, err := db.PlanGC(ctx, *grace)
+	plan, err := planGC(ctx, s, *grace)
 	if err != nil {
 		return err
 	}
