@@ -16,38 +16,6 @@ import (
 	"github.com/isledb/isledb/manifest"
 )
 
-// hookBackend calls before ahead of every request it passes to the inner backend: a test
-// can watch requests, and block one until the protocol has reached a given point.
-type hookBackend struct {
-	blobstore.Backend
-	before func(op, key string)
-}
-
-func (h *hookBackend) Get(ctx context.Context, key string, offset, length int64) ([]byte, blobstore.Attributes, error) {
-	h.before("get", key)
-	return h.Backend.Get(ctx, key, offset, length)
-}
-
-func (h *hookBackend) Head(ctx context.Context, key string) (blobstore.Attributes, error) {
-	h.before("head", key)
-	return h.Backend.Head(ctx, key)
-}
-
-func (h *hookBackend) Put(ctx context.Context, key string, data []byte, opts blobstore.PutOptions) (blobstore.Attributes, error) {
-	h.before("put", key)
-	return h.Backend.Put(ctx, key, data, opts)
-}
-
-func (h *hookBackend) Delete(ctx context.Context, key string) error {
-	h.before("delete", key)
-	return h.Backend.Delete(ctx, key)
-}
-
-func (h *hookBackend) List(ctx context.Context, opts blobstore.ListOptions) (*blobstore.ListResult, error) {
-	h.before("list", opts.Prefix)
-	return h.Backend.List(ctx, opts)
-}
-
 // TestBlobGCReuseRace reproduces issue 12, defect 3: blob GC has decided to delete an old
 // unreferenced blob and its delete request is on its way when the writer Puts the same
 // content under another key and flushes (the blob exists, so the writer reuses it). The
@@ -70,8 +38,8 @@ func TestBlobGCReuseRace(t *testing.T) {
 		releaseDelete = make(chan struct{})
 		writerAsked   = make(chan struct{}, 1) // the GC state was read while the delete was held
 	)
-	hb := &hookBackend{Backend: blobstore.NewMemory("").Backend()}
-	hb.before = func(op, key string) {
+	hb := &testutil.HookBackend{Backend: blobstore.NewMemory("").Backend()}
+	hb.Before = func(op, key string) {
 		switch {
 		case op == "delete" && isBlob(key):
 			mu.Lock()
@@ -203,8 +171,8 @@ func TestBlobGCWriterClaimsCandidate(t *testing.T) {
 	hash, _ := blobIDHash(blobID)
 	var mu sync.Mutex
 	blobPuts := 0
-	hb := &hookBackend{Backend: blobstore.NewMemory("").Backend()}
-	hb.before = func(op, key string) {
+	hb := &testutil.HookBackend{Backend: blobstore.NewMemory("").Backend()}
+	hb.Before = func(op, key string) {
 		if op == "put" && strings.HasSuffix(key, "blob/"+blobID) {
 			mu.Lock()
 			blobPuts++
@@ -344,8 +312,8 @@ func TestBlobGCLostDeleteReply(t *testing.T) {
 		writerAsked = make(chan struct{}, 1)
 	)
 	inner := blobstore.NewMemory("").Backend()
-	hb := &hookBackend{Backend: inner}
-	hb.before = func(op, key string) {
+	hb := &testutil.HookBackend{Backend: inner}
+	hb.Before = func(op, key string) {
 		if op == "get" && strings.HasSuffix(key, manifest.GCCheckpointKey) {
 			mu.Lock()
 			held := deletes == 1
@@ -491,8 +459,8 @@ func TestBlobGCLostDeleteReplyBeforeLook(t *testing.T) {
 		gcDone      = make(chan error, 1)
 		gcFinished  = make(chan struct{})
 	)
-	hb := &hookBackend{Backend: blobstore.NewMemory("").Backend()}
-	hb.before = func(op, key string) {
+	hb := &testutil.HookBackend{Backend: blobstore.NewMemory("").Backend()}
+	hb.Before = func(op, key string) {
 		mu.Lock()
 		p := phase
 		mu.Unlock()
@@ -614,8 +582,8 @@ func TestBlobGCStalledFlush(t *testing.T) {
 	var once sync.Once
 	sstReached := make(chan struct{})
 	releaseSST := make(chan struct{})
-	hb := &hookBackend{Backend: blobstore.NewMemory("").Backend()}
-	hb.before = func(op, key string) {
+	hb := &testutil.HookBackend{Backend: blobstore.NewMemory("").Backend()}
+	hb.Before = func(op, key string) {
 		if op == "put" && strings.Contains(key, "sst/") {
 			once.Do(func() { close(sstReached); <-releaseSST })
 		}

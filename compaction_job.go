@@ -18,6 +18,9 @@ import (
 
 // pick returns the next job due on m, or nil: L0 first, then a run merge.
 func (c *Compactor) pick(m *manifest.Manifest) (*compaction.Plan, CompactionJobType) {
+	if c.opts.Leveled.Enabled {
+		return c.pickLeveled(m, c.opts.L0CompactionThreshold)
+	}
 	if p := compaction.PickL0(m, c.opts.L0CompactionThreshold, max(c.opts.L0CompactionThreshold, maxL0Inputs)); p != nil {
 		return p, CompactionL0Flush
 	}

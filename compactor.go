@@ -30,6 +30,9 @@ type CompactorOptions struct {
 	// MinSources and MaxSources bound how many consecutive sorted runs one merge takes.
 	// Defaults: 4 and 8.
 	MinSources, MaxSources int
+	// Leveled, when Leveled.Enabled, replaces the merging of similar runs (MinSources,
+	// MaxSources, SizeThreshold) with leveled compaction (LeveledCompaction). Default: off.
+	Leveled LeveledCompaction
 	// SizeThreshold is the similarity rule for merging runs: a window of consecutive runs
 	// qualifies when its largest run is at most SizeThreshold times its smallest (by bytes).
 	// Of the qualifying windows, the one rewriting the fewest bytes per run removed is
@@ -86,6 +89,9 @@ type CompactorOptions struct {
 	// Logger receives errors of the background loop, and warnings about GC state found
 	// damaged, set aside and rebuilt (docs/compaction.md). Default: discard.
 	Logger *slog.Logger
+	// Metrics, when set, receives the compactor's Prometheus metrics (NewCompactorMetrics,
+	// DefaultCompactorMetrics). Default: nil, no metrics.
+	Metrics *CompactorMetrics
 
 	// clock, when set, is the time source of garbage collection (grace periods, GCInterval,
 	// blob GC's interval and MinAge) in place of time.Now: a test hook, so that tests and
@@ -156,6 +162,7 @@ func (o *CompactorOptions) EnsureDefaults() {
 	if o.OwnerID == "" {
 		o.OwnerID = defaultOwnerID()
 	}
+	o.Leveled.ensureDefaults()
 	ensureGCDefaults(&o.GCGracePeriod, &o.GCInterval, &o.BlobGC, &o.Logger)
 }
 
@@ -221,6 +228,7 @@ func (o CompactorOptions) Validate() error {
 	if o.CheckInterval <= 0 {
 		errs = append(errs, fmt.Errorf("CheckInterval %v: want more than 0", o.CheckInterval))
 	}
+	errs = append(errs, o.Leveled.validate()...)
 	errs = append(errs, validateGC(o.GCGracePeriod, o.GCInterval, o.BlobGC)...)
 	if len(errs) == 0 {
 		return nil
@@ -544,6 +552,7 @@ func (db *DB) OpenCompactor(ctx context.Context, opts CompactorOptions) (*Compac
 	if err := db.register(c); err != nil {
 		return nil, err
 	}
+	opts.Metrics.attach(c)
 	return c, nil
 }
 
@@ -559,6 +568,7 @@ func (c *Compactor) Stop() { c.loop.stop() }
 // next compactor's GC.
 func (c *Compactor) Close() error {
 	c.close(c)
+	c.opts.Metrics.detach(c)
 	return nil
 }
 

@@ -695,8 +695,23 @@ func TestCompactorConcurrentWriter(t *testing.T) {
 		db, w := openAll(t, store)
 		o := compactorOptions()
 		o.L0CompactionThreshold = 2
+		// The first job is held at its start until the writer has published two more
+		// flushes, so its commit must race the writer's appends: the overlap the test is
+		// about is forced by the protocol, not left to scheduling.
+		started := make(chan struct{})
+		proceed := make(chan struct{})
+		var startOnce, proceedOnce sync.Once
+		release := func() { proceedOnce.Do(func() { close(proceed) }) }
+		defer release()
+		var first atomic.Bool
 		var jobs atomic.Int64
 		var stopping atomic.Bool // a job canceled by Stop fails, as it should
+		o.OnCompactionStart = func(isledb.CompactionJob) {
+			if first.CompareAndSwap(false, true) {
+				startOnce.Do(func() { close(started) })
+				<-proceed
+			}
+		}
 		o.OnCompactionEnd = func(_ isledb.CompactionJob, err error) {
 			if err != nil && !stopping.Load() {
 				t.Errorf("compaction: %v", err)
@@ -708,13 +723,13 @@ func TestCompactorConcurrentWriter(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.Start()
-		defer func() { stopping.Store(true); c.Stop() }()
+		defer func() { stopping.Store(true); release(); c.Stop() }()
 		want := map[string]string{}
 		flushes := 40
 		if b.Server {
 			flushes = 15
 		}
-		for i := range flushes {
+		flush := func(i int) {
 			for j := range 20 {
 				k, v := fmt.Sprintf("key-%03d", (i*13+j*7)%300), fmt.Sprintf("v-%d-%d", i, j)
 				if err := w.Put([]byte(k), []byte(v)); err != nil {
@@ -726,8 +741,32 @@ func TestCompactorConcurrentWriter(t *testing.T) {
 				t.Fatalf("flush %d: %v", i, err)
 			}
 		}
-		during := jobs.Load()
-		// Wait for the compactor to catch up: L0 below its threshold.
+		afterStart := -1 // flushes published while the first job was held
+		for i := range flushes {
+			flush(i)
+			if afterStart < 0 {
+				select {
+				case <-started:
+					afterStart = 0
+				default:
+				}
+			} else if afterStart++; afterStart == 2 {
+				release()
+			}
+		}
+		if afterStart < 2 {
+			select {
+			case <-started:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("no compaction started after %d flushes", flushes)
+			}
+			for i := flushes; afterStart < 2; i++ {
+				flush(i)
+				afterStart = max(afterStart, 0) + 1
+			}
+			release()
+		}
+		// Wait for the compactor to catch up: the held job done and L0 below its threshold.
 		ms := manifest.NewStore(store)
 		deadline := time.Now().Add(30 * time.Second)
 		for {
@@ -745,7 +784,6 @@ func TestCompactorConcurrentWriter(t *testing.T) {
 			}
 			time.Sleep(time.Millisecond)
 		}
-		t.Logf("%d compactions while the writer flushed, %d in all", during, jobs.Load())
 		stopping.Store(true)
 		c.Stop()
 		if got := scanAll(t, store); !sameKVs(got, modelScan(want, "", "\xff", 0)) {

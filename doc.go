@@ -28,6 +28,12 @@
 //     Iterator keeps the version it started on.
 //   - For each key the write with the highest sequence number wins. Deletes hide older
 //     values; so do expired TTLs.
+//   - Writer.Apply applies a Batch all-or-nothing: its writes are one WAL record and land
+//     in one SST and one manifest entry, so every reader, tailing reader and change feed
+//     sees all of a batch or none of it, and a crash leaves it whole or absent.
+//   - Reader.Snapshot pins the reader's manifest version: its reads ignore later
+//     Refreshes, flushes and compactions, and are guaranteed within GCGracePeriod of the
+//     Refresh that loaded the version (see Snapshot).
 //
 // # TTL
 //

@@ -325,8 +325,8 @@ func TestGCDamagedCheckpointWaitingWriter(t *testing.T) {
 		waited = make(chan struct{})
 		resume = make(chan struct{})
 	)
-	hb := &hookBackend{Backend: blobstore.NewMemory("").Backend()}
-	hb.before = func(op, key string) {
+	hb := &testutil.HookBackend{Backend: blobstore.NewMemory("").Backend()}
+	hb.Before = func(op, key string) {
 		if op != "get" || !strings.HasSuffix(key, manifest.GCCheckpointKey) {
 			return
 		}
@@ -622,8 +622,8 @@ func TestGCDamagedCheckpointDuringSweep(t *testing.T) {
 	id := blobref.Of(value).ID()
 	var once sync.Once
 	var store *blobstore.Store
-	hb := &hookBackend{Backend: blobstore.NewMemory("").Backend()}
-	hb.before = func(op, key string) {
+	hb := &testutil.HookBackend{Backend: blobstore.NewMemory("").Backend()}
+	hb.Before = func(op, key string) {
 		if op == "delete" && strings.HasSuffix(key, "blob/"+id) {
 			once.Do(func() { damageObject(t, store, manifest.GCCheckpointKey) })
 		}

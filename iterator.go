@@ -35,10 +35,14 @@ func (r *Reader) NewIterator(ctx context.Context, opts IteratorOptions) (*Iterat
 	if r.closed.Load() {
 		return nil, ErrClosed
 	}
+	return r.newIterator(ctx, r.cur.Load(), time.Now().UnixNano(), opts)
+}
+
+// newIterator is NewIterator at manifest version m, judging expiry at now (unix nanoseconds).
+func (r *Reader) newIterator(ctx context.Context, m *manifest.Manifest, now int64, opts IteratorOptions) (*Iterator, error) {
 	if opts.MinKey != nil && opts.MaxKey != nil && bytes.Compare(opts.MinKey, opts.MaxKey) > 0 {
 		return nil, fmt.Errorf("%w: MinKey %q is above MaxKey %q", ErrInvalidOptions, opts.MinKey, opts.MaxKey)
 	}
-	m := r.cur.Load()
 	lower, upper := opts.MinKey, opts.MaxKey
 	var inputs []mergeiter.Input
 	for _, sst := range m.L0SSTs {
@@ -51,7 +55,7 @@ func (r *Reader) NewIterator(ctx context.Context, opts IteratorOptions) (*Iterat
 			inputs = append(inputs, r.tables.NewLevelIter(ctx, run.SSTs, lower, upper))
 		}
 	}
-	it := mergeiter.New(inputs, mergeiter.Options{Lower: lower, Upper: upper, Now: time.Now().UnixNano()})
+	it := mergeiter.New(inputs, mergeiter.Options{Lower: lower, Upper: upper, Now: now})
 	return &Iterator{r: r, ctx: ctx, m: m, it: it}, nil
 }
 

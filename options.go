@@ -32,7 +32,11 @@ type DBOptions struct {
 // DefaultWriterOptions.
 type WriterOptions struct {
 	// MemtableSize is how many bytes of writes (keys, values and overhead) the active
-	// memtable holds before it is frozen and flushed as one SST. Default: 64 MiB.
+	// memtable holds before it is frozen and flushed as one SST. Default: 64 MiB; at least
+	// MinMemtableSize (1 KiB), at most 4 GiB. Small memtables suit tests, not production:
+	// every flush costs an SST upload and a manifest append (2 PUTs at least, plus one per
+	// blob), so a 4 KiB memtable turns 1 MiB of writes into about 256 SSTs and 512 requests,
+	// and L0 fills up for the compactor to merge again.
 	MemtableSize int64
 	// FlushInterval bounds how long a write waits in memory before a flush. Default: 1s.
 	// Negative: flush only when the memtable is full or Flush is called.
@@ -60,6 +64,11 @@ type WriterOptions struct {
 	ValueStorage config.ValueStorageConfig
 	// OwnerID names this writer in its fence claim. Default: "<hostname>-<pid>".
 	OwnerID string
+	// MaxBatchSize bounds Batch.Size for Writer.Apply: a larger batch fails with
+	// ErrBatchTooLarge. A batch is one WAL record and goes whole into one memtable, so this
+	// also bounds how far one batch can take a memtable past MemtableSize. Default: 64 MiB;
+	// at most MaxBatchSizeLimit.
+	MaxBatchSize int64
 	// Signer, when set, signs each SST's SHA-256; the signature goes in the manifest.
 	Signer SSTHashSigner
 	// WALDir, when set, keeps a write-ahead log of unflushed writes in this local
@@ -89,6 +98,12 @@ type WriterOptions struct {
 	// cuts the log at the damage, dropping the writes logged after it, and opens; the
 	// writer's WALCorruption method then reports what was cut.
 	WALRecovery WALRecoveryMode
+	// Metrics, when set, receives the writer's Prometheus metrics (NewWriterMetrics,
+	// DefaultWriterMetrics). Default: nil, no metrics.
+	Metrics *WriterMetrics
+	// Logger receives the writer's log: failed flush attempts at Warn, each flush and
+	// each write refused with ErrBackpressure at Debug. Default (nil): silent.
+	Logger *slog.Logger
 }
 
 // The defaults of WriterOptions.
@@ -101,10 +116,22 @@ const (
 	DefaultMaxImmutableMemtables = 4
 )
 
+// MinMemtableSize is the smallest WriterOptions.MemtableSize Validate accepts (1 KiB; the
+// original isledb's users run tests with memtables of 256 B to 4 KiB, below which a
+// memtable would hold only a few entries). See MemtableSize for the cost of small ones.
+const MinMemtableSize = 1 << 10
+
 // MaxValueSizeWithWAL is the largest ValueStorage.MaxValueSize a writer with a WALDir
 // accepts: a write is one WAL entry, at most wal.MaxEntrySize (1 GiB) with a key of up to
 // config.KeySizeLimit and the record header (see "Limits" in docs/format.md).
 const MaxValueSizeWithWAL = wal.MaxEntrySize - config.KeySizeLimit - walRecordMaxOverhead
+
+// DefaultMaxBatchSize is the default WriterOptions.MaxBatchSize.
+const DefaultMaxBatchSize = 64 << 20
+
+// MaxBatchSizeLimit is the largest WriterOptions.MaxBatchSize: a batch is one WAL entry, at
+// most wal.MaxEntrySize (1 GiB).
+const MaxBatchSizeLimit = wal.MaxEntrySize
 
 // DefaultWriterOptions returns the writer defaults documented on each field.
 func DefaultWriterOptions() WriterOptions {
@@ -136,9 +163,15 @@ func (o *WriterOptions) EnsureDefaults() {
 	if o.OnFlushError == nil {
 		o.OnFlushError = func(error) {}
 	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	o.ValueStorage.EnsureDefaults()
 	if o.OwnerID == "" {
 		o.OwnerID = defaultOwnerID()
+	}
+	if o.MaxBatchSize == 0 {
+		o.MaxBatchSize = DefaultMaxBatchSize
 	}
 }
 
@@ -153,8 +186,8 @@ func defaultOwnerID() string {
 // Validate reports every invalid field at once, wrapping ErrInvalidOptions.
 func (o WriterOptions) Validate() error {
 	var errs []error
-	if o.MemtableSize < 64<<10 || o.MemtableSize > 4<<30 {
-		errs = append(errs, fmt.Errorf("MemtableSize %d: want 64 KiB to 4 GiB", o.MemtableSize))
+	if o.MemtableSize < MinMemtableSize || o.MemtableSize > 4<<30 {
+		errs = append(errs, fmt.Errorf("MemtableSize %d: want 1 KiB (MinMemtableSize) to 4 GiB", o.MemtableSize))
 	}
 	if o.BloomBitsPerKey > 64 {
 		errs = append(errs, fmt.Errorf("BloomBitsPerKey %d: want at most 64", o.BloomBitsPerKey))
@@ -173,6 +206,9 @@ func (o WriterOptions) Validate() error {
 	}
 	if o.WALDir != "" && o.ValueStorage.MaxValueSize > MaxValueSizeWithWAL {
 		errs = append(errs, fmt.Errorf("ValueStorage.MaxValueSize %d: a writer with a WALDir takes values of up to %d bytes (MaxValueSizeWithWAL, the WAL's entry limit)", o.ValueStorage.MaxValueSize, MaxValueSizeWithWAL))
+	}
+	if o.MaxBatchSize < 1<<10 || o.MaxBatchSize > MaxBatchSizeLimit {
+		errs = append(errs, fmt.Errorf("MaxBatchSize %d: want 1 KiB to %d (MaxBatchSizeLimit)", o.MaxBatchSize, int64(MaxBatchSizeLimit)))
 	}
 	if o.WALSyncMode > wal.SyncAsync {
 		errs = append(errs, fmt.Errorf("WALSyncMode %d: want wal.SyncStrict, SyncBatchOnly or SyncAsync", o.WALSyncMode))
@@ -220,6 +256,12 @@ type ReaderOpenOptions struct {
 	BlobReadOptions config.BlobReadOptions
 	// ManifestStorage reads the manifest. Default: the bucket.
 	ManifestStorage manifest.Storage
+	// Metrics, when set, receives the reader's Prometheus metrics (NewReaderMetrics,
+	// DefaultReaderMetrics). Default: nil, no metrics.
+	Metrics *ReaderMetrics
+	// Logger receives the reader's log: failed refreshes at Warn, each refresh that
+	// found a new manifest version at Debug. Default (nil): silent.
+	Logger *slog.Logger
 }
 
 // The defaults of ReaderOpenOptions.
@@ -254,6 +296,9 @@ func (o *ReaderOpenOptions) EnsureDefaults() {
 	}
 	if o.RangeReadMinSSTSize == 0 {
 		o.RangeReadMinSSTSize = DefaultRangeReadMinSSTSize
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 }
 
@@ -296,6 +341,14 @@ type SSTCacheStats struct {
 	BlockMisses   int64 // block cache misses
 	BlockBytes    int64 // bytes in the block cache
 	OpenReaders   int64 // SSTs open now
+
+	// The fields the original isledb's SSTCacheStats has, for code written against it:
+	// they describe the disk cache of SST files.
+	Hits       int64 // SSTs opened from the disk cache (DiskHits)
+	Misses     int64 // SSTs downloaded whole (DiskMisses)
+	Size       int64 // bytes in the disk cache (DiskBytes)
+	MaxSize    int64 // the disk cache's capacity (ReaderOpenOptions.SSTCacheSize)
+	EntryCount int64 // SST files in the disk cache
 }
 
 // String formats the counts on one line.

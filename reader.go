@@ -34,6 +34,7 @@ type Reader struct {
 
 	cur       atomic.Pointer[manifest.Manifest]
 	refreshMu sync.Mutex
+	snaps     snapshotSet // the open snapshots (snapshot.go)
 	closed    atomic.Bool
 	blobStats struct{ hits, misses atomic.Int64 }
 }
@@ -93,6 +94,7 @@ func OpenReader(ctx context.Context, store *blobstore.Store, opts ReaderOpenOpti
 		return nil, fmt.Errorf("isledb: open reader: replay manifest: %w", err)
 	}
 	r.cur.Store(m)
+	opts.Metrics.attach(r)
 	return r, nil
 }
 
@@ -116,12 +118,17 @@ func (r *Reader) Get(ctx context.Context, key []byte) (value []byte, found bool,
 	if r.closed.Load() {
 		return nil, false, ErrClosed
 	}
-	m := r.cur.Load()
+	defer r.observeGet(&found, &err)
+	return r.get(ctx, r.cur.Load(), time.Now().UnixNano(), key)
+}
+
+// get is Get at manifest version m, judging expiry at now (unix nanoseconds).
+func (r *Reader) get(ctx context.Context, m *manifest.Manifest, now int64, key []byte) (value []byte, found bool, err error) {
 	e, ok, err := r.lookup(ctx, m, key)
 	if err != nil || !ok {
 		return nil, false, err
 	}
-	if e.Kind == base.KindDelete || (e.Expiry != 0 && expired(e.Expiry, time.Now().UnixNano())) {
+	if e.Kind == base.KindDelete || (e.Expiry != 0 && expired(e.Expiry, now)) {
 		return nil, false, nil
 	}
 	if e.Kind == base.KindBlobRef {
@@ -245,6 +252,11 @@ func (r *Reader) ScanLimit(ctx context.Context, minKey, maxKey []byte, limit int
 	if err != nil {
 		return nil, err
 	}
+	return scanIter(it, limit)
+}
+
+// scanIter collects at most limit pairs (limit <= 0: all) of it, and closes it.
+func scanIter(it *Iterator, limit int) ([]KV, error) {
 	var out []KV
 	for (limit <= 0 || len(out) < limit) && it.Next() {
 		out = append(out, KV{Key: bytes.Clone(it.Key()), Value: bytes.Clone(it.Value())})
@@ -258,13 +270,14 @@ func (r *Reader) ScanLimit(ctx context.Context, minKey, maxKey []byte, limit int
 // Refresh moves the reader to the newest manifest: new flushes become visible, and SSTs
 // that compaction removed are closed once no iterator uses them. When nothing is new it
 // costs one small read.
-func (r *Reader) Refresh(ctx context.Context) error {
+func (r *Reader) Refresh(ctx context.Context) (err error) {
 	if r.closed.Load() {
 		return ErrClosed
 	}
 	r.refreshMu.Lock()
 	defer r.refreshMu.Unlock()
 	old := r.cur.Load()
+	defer r.observeRefresh(old.LogSeq, &err)
 	m, err := r.ms.ReplayFrom(ctx, old)
 	if err != nil {
 		return fmt.Errorf("isledb: refresh: %w", err)
@@ -272,16 +285,8 @@ func (r *Reader) Refresh(ctx context.Context) error {
 	if m == old {
 		return nil
 	}
-	live := make(map[string]struct{}, len(m.L0SSTs))
-	for _, id := range m.AllSSTIDs() {
-		live[id] = struct{}{}
-	}
-	for _, id := range old.AllSSTIDs() {
-		if _, ok := live[id]; !ok {
-			r.tables.Evict(id)
-		}
-	}
 	r.cur.Store(m)
+	r.evictUnused(old.AllSSTIDs())
 	return nil
 }
 
@@ -298,6 +303,7 @@ func (r *Reader) BlobCacheStats() internal.BlobCacheStats {
 	return internal.BlobCacheStats{
 		Hits: r.blobStats.hits.Load(), Misses: r.blobStats.misses.Load(), Puts: s.Puts,
 		Evictions: s.Evictions, Rejected: s.Rejected, Bytes: s.Bytes, Items: s.Items,
+		Size: s.Bytes, MaxSize: s.Capacity, EntryCount: s.Items,
 	}
 }
 
@@ -308,6 +314,7 @@ func (r *Reader) SSTCacheStats() SSTCacheStats {
 	s := SSTCacheStats{
 		DiskHits: t.FileHits, DiskMisses: t.FileMisses, DiskEvictions: d.Evictions, DiskBytes: d.Bytes,
 		RangeOpens: t.RangeOpens, OpenReaders: t.Open,
+		Hits: t.FileHits, Misses: t.FileMisses, Size: d.Bytes, MaxSize: d.Capacity, EntryCount: d.Items,
 	}
 	if r.blocks != nil {
 		b := r.blocks.Metrics()
@@ -322,6 +329,7 @@ func (r *Reader) Close() error {
 	if r.closed.Swap(true) {
 		return nil
 	}
+	r.opts.Metrics.detach(r)
 	var errs []error
 	if r.tables != nil {
 		errs = append(errs, r.tables.Close())

@@ -149,6 +149,7 @@ func (db *DB) OpenWriter(ctx context.Context, opts WriterOptions) (*Writer, erro
 		w.closeWAL()
 		return nil, err
 	}
+	opts.Metrics.attach(w)
 	w.wg.Add(1)
 	go w.flushLoop()
 	if w.wal != nil {
@@ -241,6 +242,7 @@ func (w *Writer) write(kind base.Kind, key, value []byte, expiry int64) error {
 	if !act.Empty() && act.Size()+size > w.opts.MemtableSize {
 		if len(w.mu.immutables) >= w.opts.MaxImmutableMemtables {
 			w.mu.Unlock()
+			w.observeRefused()
 			return ErrBackpressure
 		}
 		w.rotateLocked()
@@ -262,6 +264,7 @@ func (w *Writer) write(kind base.Kind, key, value []byte, expiry int64) error {
 	act.Add(seq, kind, key, value, expiry)
 	w.mu.nextSeq++
 	w.mu.Unlock()
+	w.observeWrite(kind, key, value)
 	if w.wal != nil {
 		// Acknowledge only once the log holds the write (strict mode).
 		if err := w.wal.waitDurable(walID); err != nil {
@@ -373,6 +376,7 @@ func (w *Writer) Close() error {
 	w.mu.Unlock()
 	close(w.stop)
 	w.wg.Wait()
+	w.opts.Metrics.detach(w)
 	w.releaseMemtables()
 	if w.wal != nil {
 		if cerr := w.wal.close(); err == nil && cerr != nil {
@@ -435,7 +439,7 @@ func (w *Writer) flushQueued() error {
 		f := w.mu.immutables[0]
 		w.mu.Unlock()
 
-		err := w.flushOne(context.Background(), f)
+		err := w.observeFlush(f, func() error { return w.flushOne(context.Background(), f) })
 		w.mu.Lock()
 		if err != nil {
 			w.mu.flushErr = err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/isledb/isledb/internal/base"
@@ -45,6 +46,23 @@ import (
 // epoch: they are judged as that release did, by sequence number alone, as the directly
 // preceding writer's, so the protection against stale replays covers only logs written by
 // this release. Close writers cleanly before upgrading (Close leaves nothing unpublished).
+//
+// Batches. The writes of one batch record (Writer.Apply) are judged as a unit, so replay
+// never re-adds part of a batch that was never published:
+//
+//   - The batch's sequence numbers all at or below e's end: published. None: judged as
+//     below. Some (impossible for a log and manifest written by this release, since a batch
+//     goes into one SST): unresolved, the whole batch.
+//   - Directly preceding writer: the whole batch is re-added under its own numbers.
+//   - Older writer: each write is judged as above (superseded, a delete of an absent key
+//     skipped, rebased, or unresolved). If any write is unresolved, the whole batch is
+//     unresolved: none of it is re-added (with DiscardUnresolvedWAL every write of it counts
+//     as discarded) and it supersedes nothing. Otherwise its rebased writes are re-added
+//     together, under consecutive new numbers; a superseded write is one a later writer
+//     overwrote, so the result is the batch applied whole before that later write.
+//   - A batch holding a write no flush can store is refused, or dropped whole.
+//
+// Replayed writes all go into one memtable, flushed as one SST in one manifest entry.
 
 // WALReplayStats says what OpenWriter found in WriterOptions.WALDir and did with it.
 type WALReplayStats struct {
@@ -100,7 +118,10 @@ func (w *Writer) replayWAL(ctx context.Context, m *manifest.Manifest, recs []wal
 	var staleEnd []uint64 // the end of each stale record's epoch
 	newer := map[string]bool{}
 	var unresolved int
-	for _, r := range recs {
+	// A batch (the writes of one batch record) is judged as a unit: it is published,
+	// re-added, or unresolved as a whole (see "Batches" above).
+	for _, u := range walUnits(recs) {
+		r := u[0]
 		epoch := r.epoch
 		if epoch == 0 {
 			epoch = prev.Epoch
@@ -116,63 +137,96 @@ func (w *Writer) replayWAL(ctx context.Context, m *manifest.Manifest, recs []wal
 				epoch = 0
 			}
 		}
+		lo, hi := uint64(u[0].seq), uint64(u[len(u)-1].seq)
 		switch {
 		case !ok:
-			unresolved++
-		case uint64(r.seq) <= end:
-			st.Published++
+			unresolved += len(u)
+		case hi <= end:
+			st.Published += len(u)
+		case lo <= end:
+			// Part of a batch published: a batch goes into one SST, so this log does not
+			// match the manifest.
+			unresolved += len(u)
 		case epoch == prev.Epoch || end == prev.EndSeq:
 			// No writer published anything since e's tenure ended (a writer whose
 			// OpenWriter failed, say): nothing can conflict.
-			direct = append(direct, r)
-			newer[string(r.key)] = true
+			direct = append(direct, u...)
+			for _, r := range u {
+				newer[string(r.key)] = true
+			}
 		default:
-			stale = append(stale, r)
-			staleEnd = append(staleEnd, end)
+			stale = append(stale, u...)
+			for range u {
+				staleEnd = append(staleEnd, end)
+			}
 		}
 	}
 	// Stale records are judged newest epoch first, so a newer stale write of a key supersedes
-	// an older one.
-	var rebase []walRecord
-	var absent int // stale records whose key has no version in the database
+	// an older one. The writes of a stale batch are judged together: if one is unresolved,
+	// so is the whole batch (none of it is re-added, and its keys supersede nothing).
+	var rebase []walRecord // newest first
+	var absent int         // stale records whose key has no version in the database (or in such a batch)
 	if len(stale) > 0 {
 		newest, err := w.newestVersions(ctx, stale)
 		if err != nil {
 			return err
 		}
-		for i := len(stale) - 1; i >= 0; i-- {
-			r := stale[i]
-			k := string(r.key)
-			v, found := newest[k]
-			switch {
-			case newer[k] || v > staleEnd[i]:
-				st.Superseded++
-				continue
-			case !found && r.kind == base.KindDelete:
-				st.Superseded++ // deleting a key the database does not hold changes nothing
-				continue
-			case !found:
-				absent++
+		i := len(stale)
+		for _, u := range slices.Backward(walUnits(stale)) {
+			i -= len(u)
+			var keep []walRecord // the unit's writes to re-add, newest first
+			unitNewer := map[string]bool{}
+			superseded, missing := 0, false
+			for j := len(u) - 1; j >= 0; j-- {
+				r := u[j]
+				k := string(r.key)
+				v, found := newest[k]
+				switch {
+				case newer[k] || unitNewer[k] || v > staleEnd[i+j]:
+					superseded++
+					continue
+				case !found && r.kind == base.KindDelete:
+					superseded++ // deleting a key the database does not hold changes nothing
+					continue
+				case !found:
+					missing = true
+					continue
+				}
+				unitNewer[k] = true
+				keep = append(keep, r)
+			}
+			if missing {
+				absent += len(u)
 				continue
 			}
-			newer[k] = true
-			rebase = append(rebase, r)
+			st.Superseded += superseded
+			for k := range unitNewer {
+				newer[k] = true
+			}
+			rebase = append(rebase, keep...)
 		}
 	}
 	// Records no flush could store (logged by a version whose options allowed them) would
-	// fail every flush and hold up the others: refused, or dropped on request.
+	// fail every flush and hold up the others: refused, or dropped on request (a batch
+	// holding one is dropped whole).
 	var unstorableErr error
 	keep := func(rs []walRecord) []walRecord {
-		out := rs[:0]
-		for _, r := range rs {
-			if err := unstorable(w.opts.ValueStorage.ValueOptions, r.key, r.value); err != nil {
-				st.Unstorable++
-				if unstorableErr == nil {
-					unstorableErr = fmt.Errorf("seq %d: %w", r.seq, err)
+		var out []walRecord
+		for _, u := range walUnits(rs) {
+			bad := false
+			for _, r := range u {
+				if err := unstorable(w.opts.ValueStorage.ValueOptions, r.key, r.value); err != nil {
+					bad = true
+					if unstorableErr == nil {
+						unstorableErr = fmt.Errorf("seq %d: %w", r.seq, err)
+					}
 				}
+			}
+			if bad {
+				st.Unstorable += len(u)
 				continue
 			}
-			out = append(out, r)
+			out = append(out, u...)
 		}
 		return out
 	}
@@ -250,4 +304,21 @@ func (w *Writer) newestVersions(ctx context.Context, recs []walRecord) (map[stri
 		}
 	}
 	return out, nil
+}
+
+// walUnits splits recs into the units replay judges: each write of a batch record together
+// with the others of that record (they are consecutive in recs), every other write alone.
+func walUnits(recs []walRecord) [][]walRecord {
+	var out [][]walRecord
+	for i := 0; i < len(recs); {
+		j := i + 1
+		if recs[i].batch {
+			for j < len(recs) && recs[j].batch && recs[j].id == recs[i].id {
+				j++
+			}
+		}
+		out = append(out, recs[i:j:j])
+		i = j
+	}
+	return out
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/isledb/isledb"
 	"github.com/isledb/isledb/blobstore"
+	"github.com/isledb/isledb/internal/testutil"
 	"github.com/isledb/isledb/manifest"
 )
 
@@ -121,7 +122,19 @@ func TestWriterFenced(t *testing.T) {
 
 func TestWriterBackpressure(t *testing.T) {
 	ctx := context.Background()
-	store := blobstore.NewMemory("db")
+	// Every SST upload is held until release is closed, so the flusher cannot keep up and
+	// backpressure must be reported: this does not depend on how fast the machine is.
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	defer unblock()
+	hb := &testutil.HookBackend{Backend: blobstore.NewMemory("").Backend()}
+	hb.Before = func(op, key string) {
+		if op == "put" && strings.Contains(key, "sst/") {
+			<-release
+		}
+	}
+	store := blobstore.NewWithBackend(hb, "", "db")
 	db := openTestDB(t, store)
 	opts := isledb.DefaultWriterOptions()
 	opts.MemtableSize = 64 << 10
@@ -132,17 +145,25 @@ func TestWriterBackpressure(t *testing.T) {
 		t.Fatal(err)
 	}
 	val := bytes.Repeat([]byte("v"), 1000)
-	var bp bool
-	for i := 0; i < 10000 && !bp; i++ {
+	acked := 0
+	bp := false
+	// Two memtables of 64 KiB hold about 130 such entries: the third fill must be refused.
+	for i := 0; i < 1000 && !bp; i++ {
 		err := w.Put([]byte{byte(i >> 8), byte(i)}, val)
-		if errors.Is(err, isledb.ErrBackpressure) {
+		switch {
+		case errors.Is(err, isledb.ErrBackpressure):
 			bp = true
-		} else if err != nil {
+		case err != nil:
 			t.Fatal(err)
+		default:
+			acked++
 		}
 	}
-	// Either the flusher kept up (fast memory store) or backpressure was reported; in both
-	// cases a Flush drains everything and writes are accepted again.
+	if !bp {
+		t.Fatalf("%d Puts accepted with every flush held: no ErrBackpressure", acked)
+	}
+	// Once uploads go through, a Flush drains everything and writes are accepted again.
+	unblock()
 	if err := w.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +173,17 @@ func TestWriterBackpressure(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("backpressure seen: %v", bp)
+	r, err := isledb.OpenReader(ctx, store, isledb.ReaderOpenOptions{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for i := 0; i < acked; i++ {
+		got, ok, err := r.Get(ctx, []byte{byte(i >> 8), byte(i)})
+		if err != nil || !ok || !bytes.Equal(got, val) {
+			t.Fatalf("acknowledged key %d after backpressure: ok=%v err=%v", i, ok, err)
+		}
+	}
 }
 
 // TestFlushRequestCount: one flush is one SST PUT plus the manifest append; blobs are
@@ -171,10 +202,16 @@ func TestFlushRequestCount(t *testing.T) {
 	defer w.Close()
 	big := bytes.Repeat([]byte("b"), 2048)
 	for i := range 1000 {
-		_ = w.Put([]byte{byte(i >> 8), byte(i)}, []byte("small"))
+		if err := w.Put([]byte{byte(i >> 8), byte(i)}, []byte("small")); err != nil {
+			t.Fatal(err)
+		}
 	}
-	_ = w.Put([]byte("big1"), big)
-	_ = w.Put([]byte("big2"), big) // same content: one blob
+	if err := w.Put([]byte("big1"), big); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Put([]byte("big2"), big); err != nil { // same content: one blob
+		t.Fatal(err)
+	}
 	before := store.Stats()
 	if err := w.Flush(ctx); err != nil {
 		t.Fatal(err)

@@ -17,7 +17,8 @@ const walStream = "writer"
 
 // The version byte of a writer WAL record. Frozen. Version 2 adds the writer's fence epoch;
 // version 1 records (no epoch) are still read, as written by the writer the new one
-// directly succeeds.
+// directly succeeds. Version 3 (walRecordBatch, writer_batch.go) is a batch: several writes
+// in one record.
 //
 // A version 2 record (one WAL entry per write) is:
 //
@@ -56,6 +57,9 @@ type walRecord struct {
 	epoch  uint64 // the writer fence epoch that logged it; 0: unknown (a version 1 record)
 	key    []byte
 	value  []byte
+	// batch: the write came from a batch record (walRecordBatch, writer_batch.go); the
+	// writes of one batch share id and are replayed whole or not at all.
+	batch bool
 }
 
 func (r walRecord) appendTo(dst []byte) []byte {
@@ -207,6 +211,18 @@ func (w *writerWAL) records() ([]walRecord, error) {
 				return nil, fmt.Errorf("entry %d: %w: writer WAL marker: bad length", it.ID(), ErrCorruption)
 			}
 			published = max(published, wal.SeqNum(below))
+			continue
+		}
+		if b := it.Entry(); len(b) > 0 && b[0] == walRecordBatch {
+			rs, err := decodeWALBatch(b)
+			if err != nil {
+				return nil, fmt.Errorf("entry %d: %w", it.ID(), err)
+			}
+			for _, r := range rs {
+				r.id = it.ID()
+				r.key, r.value = append([]byte(nil), r.key...), append([]byte(nil), r.value...)
+				out = append(out, r)
+			}
 			continue
 		}
 		r, err := decodeWALRecord(it.Entry())

@@ -3,6 +3,7 @@ package isledb_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -26,8 +27,10 @@ const (
 
 // TestWriterWALCrash kills a child process running a writer with the WAL on (strict
 // mode) at random moments, with SIGKILL. After each kill, reopening a writer replays the
-// WAL; every write the child saw acknowledged must then be readable, with its value. 200
-// cycles; ISLEDB_WAL_CRASH_CYCLES sets another count.
+// WAL; every write the child saw acknowledged must then be readable, with its value. Some
+// of the child's operations are batches (walBatchSize), some larger than its memtable:
+// after recovery each batch is there whole or not at all, including the one the kill
+// interrupted. 200 cycles; ISLEDB_WAL_CRASH_CYCLES sets another count.
 func TestWriterWALCrash(t *testing.T) {
 	if os.Getenv(walChildEnv) != "" {
 		t.Skip("child")
@@ -46,7 +49,7 @@ func TestWriterWALCrash(t *testing.T) {
 	}
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
-	totalAcked := 0
+	totalAcked, totalBatches := 0, 0
 	for cycle := range cycles {
 		cmd := exec.Command(exe, "-test.run=^TestWriterWALChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), walChildEnv+"="+dir, "ISLEDB_WAL_CYCLE="+strconv.Itoa(cycle))
@@ -97,29 +100,84 @@ func TestWriterWALCrash(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for n := range acked {
+		// present returns how many of the writes of operation n are readable, of how many.
+		present := func(n int) (int, int) {
+			if bs := walBatchSize(n); bs > 0 {
+				got := 0
+				for i := range bs {
+					k := walBatchKey(cycle, n, i)
+					v, ok, err := r.Get(ctx, k)
+					if err != nil || (ok && string(v) != walBatchValue(cycle, n, i)) {
+						t.Fatalf("cycle %d: batch write %s = %q, %v", cycle, k, v, err)
+					}
+					if ok {
+						got++
+					}
+				}
+				return got, bs
+			}
 			k := fmt.Sprintf("c%04d-%05d", cycle, n)
 			v, ok, err := r.Get(ctx, []byte(k))
-			if err != nil || !ok || string(v) != walValue(cycle, n) {
-				t.Fatalf("cycle %d: acknowledged write %s lost after SIGKILL: %q, %v, %v", cycle, k, v, ok, err)
+			if err != nil || (ok && string(v) != walValue(cycle, n)) {
+				t.Fatalf("cycle %d: write %s = %q, %v", cycle, k, v, err)
 			}
+			if ok {
+				return 1, 1
+			}
+			return 0, 1
 		}
-		// Writes are acknowledged in order: everything before an acknowledged write is
-		// there too (no gap).
 		maxAck := -1
 		for n := range acked {
 			maxAck = max(maxAck, n)
 		}
-		for n := 0; n < maxAck; n++ {
-			if _, ok, _ := r.Get(ctx, fmt.Appendf(nil, "c%04d-%05d", cycle, n)); !ok {
-				t.Fatalf("cycle %d: write %d missing before acknowledged write %d", cycle, n, maxAck)
+		for n := range acked {
+			if got, all := present(n); got != all {
+				t.Fatalf("cycle %d: acknowledged operation %d lost after SIGKILL: %d of its %d writes readable", cycle, n, got, all)
+			}
+		}
+		// Writes are acknowledged in order: everything before an acknowledged write is
+		// there too (no gap). The operation after the last acknowledged one may have been
+		// logged or not, but a batch is there whole or not at all.
+		for n := 0; n <= maxAck+1; n++ {
+			got, all := present(n)
+			if n < maxAck && got != all {
+				t.Fatalf("cycle %d: operation %d missing before acknowledged operation %d (%d of %d writes)", cycle, n, maxAck, got, all)
+			}
+			if got != 0 && got != all {
+				t.Fatalf("cycle %d: batch %d partly applied after SIGKILL: %d of its %d writes readable", cycle, n, got, all)
+			}
+			if got > 0 && walBatchSize(n) > 0 {
+				totalBatches++
 			}
 		}
 		_ = r.Close()
 		_ = db.Close()
 		_ = store.Close()
 	}
-	t.Logf("%d kill cycles, %d acknowledged writes checked", cycles, totalAcked)
+	t.Logf("%d kill cycles, %d acknowledged operations checked, %d batches found whole", cycles, totalAcked, totalBatches)
+}
+
+// walBatchSize returns how many writes operation n of a crash cycle applies as one batch,
+// or 0 if it is a single Put. Every tenth is a batch of 80 writes of about 1 KiB, above the
+// child's 64 KiB memtable.
+func walBatchSize(n int) int {
+	switch {
+	case n%10 == 5:
+		return 80
+	case n%3 == 2:
+		return n%5 + 2
+	}
+	return 0
+}
+
+func walBatchKey(cycle, n, i int) []byte { return fmt.Appendf(nil, "c%04d-%05d-%02d", cycle, n, i) }
+
+func walBatchValue(cycle, n, i int) string {
+	pad := i * 7 % 50
+	if walBatchSize(n) == 80 {
+		pad = 1000
+	}
+	return fmt.Sprintf("batch-%d-%d-%d-%s", cycle, n, i, strings.Repeat("x", pad))
 }
 
 func walValue(cycle, n int) string {
@@ -149,8 +207,27 @@ func TestWriterWALChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := bufio.NewWriter(os.Stdout)
+	b := w.NewBatch()
 	for n := 0; ; n++ {
-		if err := w.Put(fmt.Appendf(nil, "c%04d-%05d", cycle, n), []byte(walValue(cycle, n))); err != nil {
+		if bs := walBatchSize(n); bs > 0 {
+			b.Reset()
+			for i := range bs {
+				b.Put(walBatchKey(cycle, n, i), []byte(walBatchValue(cycle, n, i)))
+			}
+			for {
+				err := w.Apply(ctx, b)
+				if errors.Is(err, isledb.ErrBackpressure) {
+					if err := w.Flush(ctx); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				break
+			}
+		} else if err := w.Put(fmt.Appendf(nil, "c%04d-%05d", cycle, n), []byte(walValue(cycle, n))); err != nil {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(out, "ack %d\n", n)

@@ -119,6 +119,9 @@ func (s *Store) do(ctx context.Context, op func(attempt int) error) error {
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			s.stats.retries.Add(1)
+			if s.onRetry != nil {
+				s.onRetry()
+			}
 		}
 		err := op(attempt)
 		if err == nil {

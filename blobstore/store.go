@@ -18,6 +18,7 @@ type Store struct {
 	prefix     string // as given, without a trailing slash
 	keyPrefix  string // prefix + "/", or "" for no prefix
 	retry      RetryPolicy
+	onRetry    func() // SetRetryHook; nil: none
 	stats      counters
 	closed     atomic.Bool
 	closeOnce  sync.Once
@@ -60,6 +61,14 @@ func NewWithBackendChecked(backend Backend, bucketName, prefix string) (*Store, 
 // SetRetryPolicy replaces the retry policy (zero fields take their defaults). Call it
 // before the Store is shared.
 func (s *Store) SetRetryPolicy(p RetryPolicy) { s.retry = p.withDefaults() }
+
+// RetryPolicy returns the Store's retry policy.
+func (s *Store) RetryPolicy() RetryPolicy { return s.retry }
+
+// SetRetryHook makes the Store call f (from the retrying goroutine) before every retry of
+// a failed attempt; nil removes it. Metrics use it (isledb.InstrumentStore). Call it
+// before the Store is shared.
+func (s *Store) SetRetryHook(f func()) { s.onRetry = f }
 
 // Backend returns the backend the Store runs on.
 func (s *Store) Backend() Backend { return s.backend }
@@ -159,10 +168,12 @@ func (s *Store) Write(ctx context.Context, key string, data []byte) (Attributes,
 }
 
 // WriteIfMatch replaces the object only if its current ETag is ifMatch; otherwise, or if
-// there is no object, it fails with ErrPreconditionFailed and changes nothing.
+// there is no object, it fails with ErrPreconditionFailed and changes nothing. An empty
+// ifMatch means "no object yet": WriteIfMatch is then WriteIfNotExist (create if absent,
+// failing with ErrPreconditionFailed if an object has the key), as in the original isledb.
 func (s *Store) WriteIfMatch(ctx context.Context, key string, data []byte, ifMatch string) (Attributes, error) {
 	if ifMatch == "" {
-		return Attributes{}, opError("write if match", key, fmt.Errorf("%w: empty ETag", ErrPreconditionFailed))
+		return s.put(ctx, "write if match", key, data, PutOptions{IfNotExist: true})
 	}
 	return s.put(ctx, "write if match", key, data, PutOptions{IfMatch: ifMatch})
 }
@@ -250,14 +261,18 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // batchDeleteConcurrency bounds the deletes a BatchDelete has in flight.
 const batchDeleteConcurrency = 16
 
-// BatchDelete deletes every key, up to 16 at a time. Missing keys count as deleted. If any
-// key fails, the error is a *BatchDeleteError naming each failed key; the rest were deleted.
+// BatchDelete deletes every key, up to 16 at a time. Missing keys count as deleted, and
+// empty keys are skipped (as in the original isledb). If any key fails, the error is a
+// *BatchDeleteError naming each failed key; the rest were deleted.
 func (s *Store) BatchDelete(ctx context.Context, keys []string) error {
 	var mu sync.Mutex
 	failed := map[string]error{}
 	sem := make(chan struct{}, batchDeleteConcurrency)
 	var wg sync.WaitGroup
 	for _, k := range keys {
+		if k == "" {
+			continue
+		}
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {

@@ -13,6 +13,11 @@ type BlobCacheStats struct {
 	Rejected  int64 // blobs not cached because they exceed the maximum item size
 	Bytes     int64 // bytes the cache holds now
 	Items     int64 // blobs the cache holds now
+
+	// The fields the original isledb's BlobCacheStats has, for code written against it.
+	Size       int64 // bytes the cache holds now (Bytes)
+	MaxSize    int64 // the cache's capacity (ReaderOpenOptions.BlobCacheSize)
+	EntryCount int64 // blobs the cache holds now (Items)
 }
 
 // String formats the counts on one line.

@@ -23,6 +23,14 @@ set -a
 set +a
 env | grep -E '^ISLEDB_TEST_' | sed 's/^/   /' || true
 
+echo "== tracked file sizes"
+# A submission is refused whole past a size limit: no binary, data set or picture over 1 MiB
+# may be tracked. Scratch data belongs in a temporary directory, never in the tree.
+if git rev-parse --git-dir >/dev/null 2>&1; then
+  big=$(git ls-files -z | xargs -0 -r stat -c '%s %n' 2>/dev/null | awk '$1 > 1048576 {print}')
+  if [ -n "$big" ]; then echo "tracked files over 1 MiB:"; echo "$big"; exit 1; fi
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi

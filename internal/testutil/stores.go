@@ -71,12 +71,34 @@ func Backends(set Set) []Backend {
 	return out
 }
 
-// ForEach runs f as a subtest per backend of set.
+// ForEach runs f as a subtest per backend of set. A server backend whose variable is
+// unset still gets a subtest, which skips naming the variable, so a run without the
+// servers says what it left out instead of dropping it without a word.
 func ForEach(t *testing.T, set Set, f func(t *testing.T, b Backend)) {
 	t.Helper()
 	for _, b := range Backends(set) {
 		t.Run(b.Name, func(t *testing.T) { f(t, b) })
 	}
+	for _, m := range missingServers(set) {
+		t.Run(m.name, func(t *testing.T) {
+			t.Skipf("%s is not set: no %s server to test against (scripts/test.sh starts one)", m.env, m.name)
+		})
+	}
+}
+
+// missingServers lists the server backends of set whose variable is unset.
+func missingServers(set Set) []struct{ name, env string } {
+	servers := []struct{ name, env string }{{"s3", EnvS3}}
+	if set == All {
+		servers = append(servers, struct{ name, env string }{"azure", EnvAzure}, struct{ name, env string }{"gcs", EnvGCS})
+	}
+	var out []struct{ name, env string }
+	for _, s := range servers {
+		if os.Getenv(s.env) == "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Open returns a new, empty store of backend b, closed when the test ends. Stores of the
@@ -108,6 +130,21 @@ func (b Backend) OpenPrefix(t testing.TB, prefix string) *blobstore.Store {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
+}
+
+// URL returns a bucket URL that blobstore.Open turns into a store of backend b seeing the
+// same objects as b's stores of this test (with the same prefix): the test's directory for
+// file, the server's bucket for a server. Memory stores have none: "".
+func (b Backend) URL(t testing.TB) string {
+	t.Helper()
+	switch b.Name {
+	case "memory":
+		return ""
+	case "file":
+		return "file://" + TestDir(t)
+	}
+	ensureBucket(t, b.Name)
+	return b.url
 }
 
 var testDirs sync.Map // test name → directory

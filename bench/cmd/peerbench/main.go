@@ -1,7 +1,9 @@
 // Command peerbench runs the benchkit workloads (internal/benchkit, the same ones
-// "isledb bench" runs) against IsleDB on the local file backend and against Pebble v2,
-// Badger v4 and goleveldb on local disk, one engine after the other on the same machine
-// with the same keys and values, and prints every result and the ratios isledb/peer.
+// "isledb bench" runs) against IsleDB on the local file backend, against kv (the typed
+// local store on the same engine, -kv-preset) and against Pebble v2, Badger v4 and
+// goleveldb on local disk, one engine after the other on the same machine with the same
+// keys and values, and prints every result, the process's peak RSS, and the ratios
+// base/peer (-base, default isledb).
 //
 //	cd bench && go run ./cmd/peerbench -keys 200000 -json peers.json -markdown peers.md -svg peers.svg
 //
@@ -10,9 +12,11 @@
 // one by one (Pebble NoSync, Badger SyncWrites false, goleveldb Sync false) and a write
 // workload ends with each engine's flush or sync: IsleDB uploads its memtable to the
 // bucket, Pebble flushes its memtable to an L0 table, Badger and goleveldb fsync their
-// logs. readrandom-cold closes and reopens the engine (IsleDB: a new reader with empty
-// caches); the OS page cache stays warm for every engine, so it measures an empty
-// process cache, not a cold disk.
+// logs; kv runs with WALSyncNone and flushes its memtable. With -sync every write is
+// synced before it returns instead (Pebble Sync, Badger SyncWrites, goleveldb Sync, kv
+// WALSyncPerBatch, IsleDB with a WAL in strict mode). readrandom-cold closes and reopens
+// the engine (IsleDB: a new reader with empty caches); the OS page cache stays warm for
+// every engine, so it measures an empty process cache, not a cold disk.
 package main
 
 import (
@@ -42,12 +46,15 @@ func main() {
 type peerOptions struct {
 	memtable int64
 	cache    int64
+	sync     bool   // -sync: every write synced (per batch where the engine groups them)
+	kvPreset string // -kv-preset: the kv options preset
 }
 
 var peers = map[string]func(dir string, o peerOptions) benchkit.Opener{
 	"pebble":    pebbleOpener,
 	"badger":    badgerOpener,
 	"goleveldb": leveldbOpener,
+	"kv":        kvOpener,
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -71,6 +78,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	mdPath := fs.String("markdown", "", "write the results and ratios as markdown here")
 	svgPath := fs.String("svg", "", "write a chart of throughput and p99 per workload and engine here")
 	quiet := fs.Bool("quiet", false, "no progress lines")
+	syncWrites := fs.Bool("sync", false, "durable writes: every write synced before it returns (Pebble Sync, Badger SyncWrites, goleveldb Sync, kv WALSyncPerBatch, IsleDB a WAL in strict mode)")
+	kvPreset := fs.String("kv-preset", "default", `kv options: "default", "high" (HighPerformanceOptions) or "low" (LowMemoryOptions, its own memtable and cache sizes)`)
+	base := fs.String("base", "isledb", "the engine the ratios compare to its peers")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -109,7 +119,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		defer os.RemoveAll(d)
 		root = d
 	}
-	po := peerOptions{memtable: *memtable, cache: *cache}
+	po := peerOptions{memtable: *memtable, cache: *cache, sync: *syncWrites, kvPreset: *kvPreset}
 	fmt.Fprintf(stdout, "peerbench: %d keys of %d B, values of %d B, concurrency %d, memtable %d MiB, block cache %d MiB, %d CPUs, load %s\n\n",
 		cfg.Keys, cfg.KeySize, cfg.ValueSize, cfg.Concurrency, *memtable>>20, *cache>>20, runtime.NumCPU(), benchkit.ThisMachine().LoadAvg)
 	ctx := context.Background()
@@ -122,6 +132,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		switch {
 		case name == "isledb":
 			wo := isledb.WriterOptions{MemtableSize: *memtable}
+			if *syncWrites {
+				wo.WALDir = filepath.Join(edir, "wal") // strict mode: acknowledged once fsynced
+			}
 			wo.EnsureDefaults()
 			ro := isledb.DefaultReaderOpenOptions()
 			ro.BlockCacheSize = *cache
@@ -132,7 +145,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		case peers[name] != nil:
 			op = peers[name](edir, po)
 		default:
-			return fmt.Errorf("unknown engine %q (want isledb, pebble, badger or goleveldb)", name)
+			return fmt.Errorf("unknown engine %q (want isledb, pebble, badger, goleveldb or kv)", name)
 		}
 		runtime.GC()
 		res, err := benchkit.Run(ctx, cfg, op)
@@ -147,9 +160,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := benchkit.WriteTable(stdout, all); err != nil {
 		return err
 	}
-	ratios := benchkit.Ratios(all, "isledb")
-	fmt.Fprintln(stdout, "\nratios isledb/peer (ops/s above 1: isledb faster; p99 above 1: isledb's tail slower)")
-	if err := benchkit.WriteRatios(stdout, ratios, "isledb", false); err != nil {
+	if hwm := peakRSS(); hwm != "" {
+		fmt.Fprintf(stdout, "\npeak RSS of the process (VmHWM, every engine run so far): %s; load %s\n", hwm, benchkit.ThisMachine().LoadAvg)
+	}
+	ratios := benchkit.Ratios(all, *base)
+	fmt.Fprintf(stdout, "\nratios %s/peer (ops/s above 1: %[1]s faster; p99 above 1: %[1]s's tail slower)\n", *base)
+	if err := benchkit.WriteRatios(stdout, ratios, *base, false); err != nil {
 		return err
 	}
 	var errs []error
@@ -164,7 +180,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			}
 			fmt.Fprintln(w, "\nRatios isledb/peer (ops/s above 1: IsleDB faster; p99 above 1: IsleDB's tail slower):")
 			fmt.Fprintln(w)
-			return benchkit.WriteRatios(w, ratios, "isledb", true)
+			return benchkit.WriteRatios(w, ratios, *base, true)
 		}))
 	}
 	if *svgPath != "" {
@@ -172,6 +188,21 @@ func run(args []string, stdout, stderr io.Writer) error {
 		errs = append(errs, writeFile(*svgPath, func(w io.Writer) error { return benchkit.WriteSVG(w, title, all) }))
 	}
 	return errors.Join(errs...)
+}
+
+// peakRSS returns the process's peak resident set (VmHWM in /proc/self/status), or "" off
+// Linux.
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }
 
 func writeFile(path string, f func(io.Writer) error) error {

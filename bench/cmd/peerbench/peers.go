@@ -51,7 +51,10 @@ func (quietLogger) Errorf(format string, args ...any) {
 }
 func (quietLogger) Fatalf(format string, args ...any) { panic(fmt.Sprintf("pebble: "+format, args...)) }
 
-type pebbleEngine struct{ reopener[*pebble.DB] }
+type pebbleEngine struct {
+	reopener[*pebble.DB]
+	wo *pebble.WriteOptions
+}
 
 func pebbleOpener(root string, po peerOptions) benchkit.Opener {
 	open := func(dir string) (*pebble.DB, error) {
@@ -64,14 +67,17 @@ func pebbleOpener(root string, po peerOptions) benchkit.Opener {
 		return pebble.Open(dir, o)
 	}
 	return benchkit.Opener{Engine: "pebble", Backend: "disk", Open: func(_ context.Context, name string) (benchkit.Engine, error) {
-		e := &pebbleEngine{reopener[*pebble.DB]{dir: filepath.Join(root, name), open: open, close: (*pebble.DB).Close}}
+		e := &pebbleEngine{reopener: reopener[*pebble.DB]{dir: filepath.Join(root, name), open: open, close: (*pebble.DB).Close}, wo: pebble.NoSync}
+		if po.sync {
+			e.wo = pebble.Sync
+		}
 		var err error
 		e.db, err = open(e.dir)
 		return e, err
 	}}
 }
 
-func (e *pebbleEngine) Put(k, v []byte) error { return e.db.Set(k, v, pebble.NoSync) }
+func (e *pebbleEngine) Put(k, v []byte) error { return e.db.Set(k, v, e.wo) }
 func (e *pebbleEngine) Get(k []byte) (bool, error) {
 	_, closer, err := e.db.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
@@ -106,7 +112,7 @@ type badgerEngine struct{ reopener[*badger.DB] }
 
 func badgerOpener(root string, po peerOptions) benchkit.Opener {
 	open := func(dir string) (*badger.DB, error) {
-		o := badger.DefaultOptions(dir).WithLogger(nil).WithSyncWrites(false).
+		o := badger.DefaultOptions(dir).WithLogger(nil).WithSyncWrites(po.sync).
 			WithMemTableSize(po.memtable).WithBlockCacheSize(po.cache).
 			WithCompression(options.Snappy).WithBloomFalsePositive(0.01)
 		return badger.Open(o)
@@ -168,7 +174,10 @@ func (e *badgerEngine) Close() error      { return e.db.Close() }
 
 // ---- goleveldb ----
 
-type leveldbEngine struct{ reopener[*leveldb.DB] }
+type leveldbEngine struct {
+	reopener[*leveldb.DB]
+	wo *lopt.WriteOptions
+}
 
 // syncKey is the marker a Sync writes with Sync: true (goleveldb has no flush call and
 // skips empty batches). It sorts before every benchmark key.
@@ -182,14 +191,14 @@ func leveldbOpener(root string, po peerOptions) benchkit.Opener {
 		})
 	}
 	return benchkit.Opener{Engine: "goleveldb", Backend: "disk", Open: func(_ context.Context, name string) (benchkit.Engine, error) {
-		e := &leveldbEngine{reopener[*leveldb.DB]{dir: filepath.Join(root, name), open: open, close: (*leveldb.DB).Close}}
+		e := &leveldbEngine{reopener: reopener[*leveldb.DB]{dir: filepath.Join(root, name), open: open, close: (*leveldb.DB).Close}, wo: &lopt.WriteOptions{Sync: po.sync}}
 		var err error
 		e.db, err = open(e.dir)
 		return e, err
 	}}
 }
 
-func (e *leveldbEngine) Put(k, v []byte) error { return e.db.Put(k, v, nil) }
+func (e *leveldbEngine) Put(k, v []byte) error { return e.db.Put(k, v, e.wo) }
 func (e *leveldbEngine) Get(k []byte) (bool, error) {
 	_, err := e.db.Get(k, nil)
 	if errors.Is(err, leveldb.ErrNotFound) {
