@@ -16,8 +16,9 @@ import (
 // When a memtable may be recycled. Its memory is read by (a) the writes adding to it,
 // under w.mu, while it is active; (b) the flush goroutine building its SST
 // (Writer.build) and uploading the blobs whose values alias it (pendingBlob.value), both
-// inside flushOne while it is w.mu.immutables[0]; (c) anyone else who reads a memtable
-// of the queue (none on this branch): they must take their own reference
+// inside flushOne while it is w.mu.immutables[0]; (c) the lookups of writer_unflushed.go
+// and the metrics' memtableBytes, which hold w.mu for the whole read and copy what they
+// return. Anyone else who reads a memtable outside w.mu must take their own reference
 // (memtable.Memtable.Ref) under w.mu while it is active or queued, and Unref when done.
 // The writer's own reference goes in retireLocked, called by the flush goroutine under
 // w.mu when the flushed memtable leaves the queue, after flushOne returned: no write can
