@@ -365,7 +365,8 @@ func TestBatchTornWALTail(t *testing.T) {
 // TestBatchStaleReplayIsWhole: a superseded writer's unpublished batch holding one write
 // replay cannot judge (a key the database holds no version of) and one it could rebase is
 // unresolved as a whole: OpenWriter fails with ErrWALStale, and with DiscardUnresolvedWAL
-// neither write comes back.
+// neither write comes back. A batch replay can judge has its rebasable writes re-added and
+// those a later writer overwrote skipped.
 func TestBatchStaleReplayIsWhole(t *testing.T) {
 	ctx := context.Background()
 	store := blobstore.NewMemory("db")
@@ -375,8 +376,10 @@ func TestBatchStaleReplayIsWhole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Put([]byte("y"), []byte("y-flushed")); err != nil {
-		t.Fatal(err)
+	for _, k := range []string{"y", "r"} {
+		if err := a.Put([]byte(k), []byte(k+"-flushed")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := a.Flush(ctx); err != nil {
 		t.Fatal(err)
@@ -390,6 +393,13 @@ func TestBatchStaleReplayIsWhole(t *testing.T) {
 	if err := a.Put([]byte("solo"), []byte("solo-A")); err != nil { // superseded: B writes solo
 		t.Fatal(err)
 	}
+	// A batch replay can judge: r is rebased, solo2 superseded (B writes it).
+	b.Reset()
+	b.Put([]byte("r"), []byte("r-batch"))
+	b.Put([]byte("solo2"), []byte("solo2-A"))
+	if err := a.Apply(ctx, b); err != nil {
+		t.Fatal(err)
+	}
 	a.CrashForTest()
 
 	// Another writer takes over and publishes, so A's log is stale.
@@ -397,8 +407,10 @@ func TestBatchStaleReplayIsWhole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := wb.Put([]byte("solo"), []byte("solo-B")); err != nil {
-		t.Fatal(err)
+	for _, k := range []string{"solo", "solo2"} {
+		if err := wb.Put([]byte(k), []byte(k+"-B")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := wb.Close(); err != nil {
 		t.Fatal(err)
@@ -417,8 +429,8 @@ func TestBatchStaleReplayIsWhole(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	checkKeys(t, store, map[string]string{"y": "y-flushed", "solo": "solo-B"}, "new")
-	if st.Discarded != 2 || st.Rebased != 0 || st.Superseded != 1 {
-		t.Errorf("replay: %v; want the batch's 2 writes discarded, A's solo write superseded", st)
+	checkKeys(t, store, map[string]string{"y": "y-flushed", "solo": "solo-B", "r": "r-batch", "solo2": "solo2-B"}, "new")
+	if st.Discarded != 2 || st.Rebased != 1 || st.Superseded != 2 {
+		t.Errorf("replay: %v; want the first batch's 2 writes discarded, r rebased, solo and solo2 superseded", st)
 	}
 }

@@ -20,8 +20,7 @@ import (
 )
 
 // CompactorOptions configures a Compactor. Zero fields take the defaults of
-// DefaultCompactorOptions (except ValidateSSTChecksum, a bool whose zero value is false:
-// DefaultCompactorOptions sets it).
+// DefaultCompactorOptions, so the zero value behaves as DefaultCompactorOptions().
 type CompactorOptions struct {
 	// L0CompactionThreshold: once L0 holds this many SSTs, they are merged into a new sorted
 	// run (the newest run). At most max(L0CompactionThreshold, 32) L0 SSTs are merged by one
@@ -50,8 +49,13 @@ type CompactorOptions struct {
 	TargetSSTSize int64
 	// ValidateSSTChecksum checks the SHA-256 of every input SST, as it is streamed, against
 	// the manifest; a mismatch fails the compaction (nothing is published). Every block is
-	// checked by its own CRC regardless. Default (DefaultCompactorOptions): true.
+	// checked by its own CRC regardless. This is the seed API's switch: validation is on
+	// unless DisableSSTChecksum is set, so the zero value is the safe one, and this field is
+	// kept for code written against the seed API (setting it changes nothing).
 	ValidateSSTChecksum bool
+	// DisableSSTChecksum turns the SHA-256 check of input SSTs off (block CRCs are still
+	// checked). Default: false (validated).
+	DisableSSTChecksum bool
 	// SSTHashVerifier, when set, checks every input SST's signature; unsigned inputs fail
 	// the compaction.
 	SSTHashVerifier SSTHashVerifier
@@ -174,7 +178,7 @@ func ensureGCDefaults(grace, interval *time.Duration, blob *config.BlobGCOptions
 		*interval = DefaultGCInterval
 	}
 	if blob.Interval == 0 {
-		blob.Interval = config.DefaultGCInterval
+		blob.Interval = config.DefaultBlobGCInterval
 	}
 	if blob.MinAge == 0 {
 		blob.MinAge = config.DefaultGCMinAge
@@ -535,7 +539,7 @@ func (db *DB) OpenCompactor(ctx context.Context, opts CompactorOptions) (*Compac
 		Store:           db.store,
 		SST:             sstWriterOptions(opts.BlockSize, opts.BloomBitsPerKey, opts.Compression),
 		TargetSize:      opts.TargetSSTSize,
-		VerifyChecksums: opts.ValidateSSTChecksum,
+		VerifyChecksums: !opts.DisableSSTChecksum,
 		NewID:           func(seqHi uint64) string { return newSSTID(epoch, seqHi) },
 		Epoch:           epoch,
 		Buffers:         new(compaction.Buffers),

@@ -145,7 +145,7 @@ func runCompactionModel(t *testing.T, store *blobstore.Store, seed uint64) {
 	defer func() { _ = w.Close() }()
 	ropts := isledb.ReaderOpenOptions{CacheDir: t.TempDir(), BlockCacheSize: 1 << 20}
 	if rng.IntN(2) == 0 {
-		ropts.RangeReadMinSSTSize = 1
+		ropts.RangeReadMinSSTSize, ropts.AllowUnverifiedRangeRead = 1, true
 	}
 	r, err := isledb.OpenReader(ctx, store, ropts)
 	if err != nil {
@@ -153,7 +153,7 @@ func runCompactionModel(t *testing.T, store *blobstore.Store, seed uint64) {
 	}
 	defer r.Close()
 	// The old reader reads every block from the bucket (no caches but the open SSTs).
-	old, err := isledb.OpenReader(ctx, store, isledb.ReaderOpenOptions{CacheDir: t.TempDir(), RangeReadMinSSTSize: 1})
+	old, err := isledb.OpenReader(ctx, store, isledb.ReaderOpenOptions{CacheDir: t.TempDir(), RangeReadMinSSTSize: 1, AllowUnverifiedRangeRead: true})
 	if err != nil {
 		fail("%v", err)
 	}
@@ -197,7 +197,7 @@ func runCompactionModel(t *testing.T, store *blobstore.Store, seed uint64) {
 			BlockSize:             256 << rng.IntN(3),
 			Compression:           []string{"none", "snappy", "zstd", "lz4"}[rng.IntN(4)],
 			TargetSSTSize:         int64(1024 << rng.IntN(4)),
-			ValidateSSTChecksum:   rng.IntN(2) == 0,
+			DisableSSTChecksum:    rng.IntN(2) == 0,
 			CheckInterval:         time.Duration(2+rng.IntN(8)) * time.Millisecond,
 			GCGracePeriod:         grace,
 			GCInterval:            time.Nanosecond,

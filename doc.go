@@ -34,6 +34,10 @@
 //   - Reader.Snapshot pins the reader's manifest version: its reads ignore later
 //     Refreshes, flushes and compactions, and are guaranteed within GCGracePeriod of the
 //     Refresh that loaded the version (see Snapshot).
+//   - Writer.Begin starts an optimistic transaction (Txn): it reads the database as of
+//     Begin plus its own writes and commits them as one batch, or fails with ErrConflict
+//     when another commit wrote a key it wrote (snapshot isolation; with
+//     TxnOptions.Serializable also a key it read or scanned) after it began.
 //
 // # TTL
 //

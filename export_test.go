@@ -15,6 +15,7 @@ func (w *Writer) CrashForTest() {
 	w.mu.Unlock()
 	close(w.stop)
 	w.wg.Wait()
+	w.closeTxns()
 	w.closeWAL()
 	w.db.unregister(w)
 }

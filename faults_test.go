@@ -166,7 +166,7 @@ func TestCorruptSST(t *testing.T) {
 			}
 			ropts := isledb.ReaderOpenOptions{CacheDir: t.TempDir()}
 			if rangeRead {
-				ropts.RangeReadMinSSTSize = 1
+				ropts.RangeReadMinSSTSize, ropts.AllowUnverifiedRangeRead = 1, true
 			}
 			r, err := isledb.OpenReader(ctx, store, ropts)
 			if err != nil {

@@ -90,7 +90,7 @@ func runModel(t *testing.T, store *blobstore.Store, seed uint64) {
 	defer func() { _ = w.Close() }()
 	ropts := isledb.ReaderOpenOptions{CacheDir: t.TempDir(), BlockCacheSize: 1 << 20}
 	if rng.IntN(2) == 0 {
-		ropts.RangeReadMinSSTSize = 1 // read every SST by range
+		ropts.RangeReadMinSSTSize, ropts.AllowUnverifiedRangeRead = 1, true // read every SST by range
 	}
 	r, err := isledb.OpenReader(ctx, store, ropts)
 	if err != nil {

@@ -230,7 +230,7 @@ type ReaderOpenOptions struct {
 	// It bounds real disk use: an SST open on a file the cache evicted is closed once its
 	// current reads and iterators are done, freeing the file's space. An SST larger than
 	// SSTCacheSize is read by range, like one of RangeReadMinSSTSize or more; when range
-	// reads are not allowed (ValidateSSTChecksum without AllowUnverifiedRangeRead), it is
+	// reads are not allowed (validation without AllowUnverifiedRangeRead), it is
 	// downloaded whole into memory for each use and dropped once that use is done.
 	SSTCacheSize int64
 	// BlobCacheSize bounds the disk cache of blob values, in bytes. Default: 1 GiB.
@@ -240,16 +240,24 @@ type ReaderOpenOptions struct {
 	// BlockCacheSize bounds the in-memory cache of SST blocks, in bytes. 0 disables it
 	// (DefaultReaderOpenOptions sets 64 MiB).
 	BlockCacheSize int64
-	// AllowUnverifiedRangeRead lets the reader read SSTs by range even when
-	// ValidateSSTChecksum is set, so without checking the whole file's SHA-256 (every
-	// block read is still verified by its own checksum).
+	// AllowUnverifiedRangeRead lets the reader read SSTs by range even though SST
+	// checksums are validated, so without checking the whole file's SHA-256 (every block
+	// read is still verified by its own checksum). Default: false, so every SST is
+	// downloaded whole and verified (DefaultReaderOpenOptions sets it: range reads from
+	// RangeReadMinSSTSize on).
 	AllowUnverifiedRangeRead bool
 	// RangeReadMinSSTSize: SSTs at least this large are read by range (footer, index and
 	// filter, then single blocks) instead of downloaded whole. Default: 4 MiB.
 	RangeReadMinSSTSize int64
-	// ValidateSSTChecksum checks the SHA-256 of every SST downloaded whole against the
-	// manifest before use (and disables range reads unless AllowUnverifiedRangeRead).
+	// ValidateSSTChecksum is the seed API's switch for checking the SHA-256 of every SST
+	// downloaded whole against the manifest before use (which disables range reads unless
+	// AllowUnverifiedRangeRead) and re-verifying cached copies. Validation is on unless
+	// DisableSSTChecksum is set, so the zero value is the safe one; this field is kept for
+	// code written against the seed API and setting it changes nothing.
 	ValidateSSTChecksum bool
+	// DisableSSTChecksum turns SST SHA-256 validation off: SSTs are read by range from
+	// RangeReadMinSSTSize on, and cached copies are trusted. Default: false (validated).
+	DisableSSTChecksum bool
 	// SSTHashVerifier, when set, checks every SST's signature; unsigned SSTs are refused.
 	SSTHashVerifier SSTHashVerifier
 	// BlobReadOptions controls blob verification.
@@ -304,6 +312,15 @@ func (o *ReaderOpenOptions) EnsureDefaults() {
 
 // Validate reports every invalid field at once, wrapping ErrInvalidOptions.
 func (o ReaderOpenOptions) Validate() error {
+	errs := o.problems()
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidOptions, errors.Join(errs...))
+}
+
+// problems lists every invalid field.
+func (o ReaderOpenOptions) problems() []error {
 	var errs []error
 	if o.CacheDir == "" {
 		errs = append(errs, errors.New("CacheDir is required"))
@@ -318,16 +335,37 @@ func (o ReaderOpenOptions) Validate() error {
 		errs = append(errs, fmt.Errorf("BlobCacheMaxItemSize %d, BlockCacheSize %d, RangeReadMinSSTSize %d: must not be negative",
 			o.BlobCacheMaxItemSize, o.BlockCacheSize, o.RangeReadMinSSTSize))
 	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: %w", ErrInvalidOptions, errors.Join(errs...))
+	return errs
 }
 
 // IteratorOptions bounds an Iterator. Both bounds are inclusive; nil is unbounded.
 type IteratorOptions struct {
 	MinKey []byte
 	MaxKey []byte
+}
+
+// BlobCacheStats counts the work of a reader's blob cache (Reader.BlobCacheStats). The seed
+// API returns the original project's internal.BlobCacheStats; this root type has the same
+// fields, and a user can name it.
+type BlobCacheStats struct {
+	Hits      int64 // reads served from the cache
+	Misses    int64 // reads that fetched the blob from the bucket
+	Puts      int64 // blobs stored in the cache
+	Evictions int64 // blobs evicted to stay within the capacity
+	Rejected  int64 // blobs not cached because they exceed the maximum item size
+	Bytes     int64 // bytes the cache holds now
+	Items     int64 // blobs the cache holds now
+
+	// The fields the original isledb's BlobCacheStats has, for code written against it.
+	Size       int64 // bytes the cache holds now (Bytes)
+	MaxSize    int64 // the cache's capacity (ReaderOpenOptions.BlobCacheSize)
+	EntryCount int64 // blobs the cache holds now (Items)
+}
+
+// String formats the counts on one line.
+func (s BlobCacheStats) String() string {
+	return fmt.Sprintf("hits %d, misses %d, puts %d, evictions %d, rejected %d, %d items, %d bytes",
+		s.Hits, s.Misses, s.Puts, s.Evictions, s.Rejected, s.Items, s.Bytes)
 }
 
 // SSTCacheStats counts the work of a reader's SST caches.

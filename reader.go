@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/isledb/isledb/blobstore"
-	"github.com/isledb/isledb/internal"
 	"github.com/isledb/isledb/internal/base"
 	"github.com/isledb/isledb/internal/blobref"
 	"github.com/isledb/isledb/internal/diskcache"
@@ -75,8 +74,8 @@ func OpenReader(ctx context.Context, store *blobstore.Store, opts ReaderOpenOpti
 		RangeReadMinSize: opts.RangeReadMinSSTSize,
 		// An SST larger than the cache would be held whole in memory: read it by range.
 		FileCacheCapacity: opts.SSTCacheSize,
-		RequireWholeFile:  opts.ValidateSSTChecksum && !opts.AllowUnverifiedRangeRead,
-		RecheckCached:     opts.ValidateSSTChecksum,
+		RequireWholeFile:  !opts.DisableSSTChecksum && !opts.AllowUnverifiedRangeRead,
+		RecheckCached:     !opts.DisableSSTChecksum,
 	}
 	if r.blocks != nil {
 		tco.Blocks = r.blocks
@@ -298,9 +297,9 @@ func (r *Reader) Manifest() *Manifest { return r.cur.Load().Clone() }
 func (r *Reader) ManifestUnsafe() *Manifest { return r.cur.Load() }
 
 // BlobCacheStats returns the blob cache's counters.
-func (r *Reader) BlobCacheStats() internal.BlobCacheStats {
+func (r *Reader) BlobCacheStats() BlobCacheStats {
 	s := r.blobs.Stats()
-	return internal.BlobCacheStats{
+	return BlobCacheStats{
 		Hits: r.blobStats.hits.Load(), Misses: r.blobStats.misses.Load(), Puts: s.Puts,
 		Evictions: s.Evictions, Rejected: s.Rejected, Bytes: s.Bytes, Items: s.Items,
 		Size: s.Bytes, MaxSize: s.Capacity, EntryCount: s.Items,

@@ -153,9 +153,10 @@ func TestReaderSSTLargerThanCache(t *testing.T) {
 		wholeFile bool
 	}{{"range", false}, {"wholeFile", true}} {
 		t.Run(tc.name, func(t *testing.T) {
+			// Validated (the zero value) and no AllowUnverifiedRangeRead: whole files.
 			ropts := isledb.ReaderOpenOptions{CacheDir: t.TempDir(), SSTCacheSize: 1 << 20}
-			if tc.wholeFile {
-				ropts.ValidateSSTChecksum = true // and no AllowUnverifiedRangeRead
+			if !tc.wholeFile {
+				ropts.AllowUnverifiedRangeRead = true
 			}
 			r, err := isledb.OpenReader(ctx, store, ropts)
 			if err != nil {

@@ -199,37 +199,65 @@ func TestBlobVerification(t *testing.T) {
 // TestValidateCachedSST: with ValidateSSTChecksum, a corrupted SST in the disk cache is
 // detected and downloaded again.
 func TestValidateCachedSST(t *testing.T) {
-	ctx := context.Background()
-	store := blobstore.NewMemory("db")
-	db := openTestDB(t, store)
-	w, _ := db.OpenWriter(ctx, isledb.DefaultWriterOptions())
-	writeKeys(t, w, 0, 500)
-	_ = w.Close()
-	cache := t.TempDir()
-	ropts := isledb.ReaderOpenOptions{CacheDir: cache, ValidateSSTChecksum: true}
-	r, _ := isledb.OpenReader(ctx, store, ropts)
-	if _, ok, err := r.Get(ctx, []byte("key-00001")); !ok || err != nil {
-		t.Fatal(ok, err)
-	}
-	_ = r.Close()
-	files, _ := filepath.Glob(filepath.Join(cache, "sst", "*"))
-	if len(files) != 1 {
-		t.Fatalf("%d cached SSTs, want 1", len(files))
-	}
-	data, _ := os.ReadFile(files[0])
-	data[len(data)/2] ^= 1
-	_ = os.WriteFile(files[0], data, 0o644)
-	r, _ = isledb.OpenReader(ctx, store, ropts)
-	defer r.Close()
-	before := store.Stats()
-	for i := range 500 {
-		k := fmt.Appendf(nil, "key-%05d", i)
-		if v, ok, err := r.Get(ctx, k); err != nil || !ok || string(v) != fmt.Sprintf("val-%05d", i) {
-			t.Fatalf("Get(%s) = %q, %v, %v", k, v, ok, err)
-		}
-	}
-	if d := store.Stats().Sub(before); d.Gets != 1 {
-		t.Fatalf("the corrupt cached SST was not downloaded again (GETs: %d)", d.Gets)
+	for _, tc := range []struct {
+		name   string
+		opts   isledb.ReaderOpenOptions
+		verify bool
+	}{
+		{"zero value", isledb.ReaderOpenOptions{}, true}, // the safe default needs no flag
+		{"seed flag", isledb.ReaderOpenOptions{ValidateSSTChecksum: true}, true},
+		{"defaults", isledb.DefaultReaderOpenOptions(), true},
+		{"disabled", isledb.ReaderOpenOptions{DisableSSTChecksum: true}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			store := blobstore.NewMemory("db")
+			db := openTestDB(t, store)
+			w, _ := db.OpenWriter(ctx, isledb.DefaultWriterOptions())
+			writeKeys(t, w, 0, 500)
+			_ = w.Close()
+			cache := t.TempDir()
+			ropts := tc.opts
+			ropts.CacheDir = cache
+			r, err := isledb.OpenReader(ctx, store, ropts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok, err := r.Get(ctx, []byte("key-00001")); !ok || err != nil {
+				t.Fatal(ok, err)
+			}
+			_ = r.Close()
+			files, _ := filepath.Glob(filepath.Join(cache, "sst", "*"))
+			if len(files) != 1 {
+				t.Fatalf("%d cached SSTs, want 1", len(files))
+			}
+			data, _ := os.ReadFile(files[0])
+			data[len(data)/2] ^= 1
+			_ = os.WriteFile(files[0], data, 0o644)
+			r, err = isledb.OpenReader(ctx, store, ropts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			before := store.Stats()
+			for i := range 500 {
+				k := fmt.Appendf(nil, "key-%05d", i)
+				v, ok, err := r.Get(ctx, k)
+				if !tc.verify {
+					continue // the damaged copy is trusted: what a Get returns is not checked
+				}
+				if err != nil || !ok || string(v) != fmt.Sprintf("val-%05d", i) {
+					t.Fatalf("Get(%s) = %q, %v, %v", k, v, ok, err)
+				}
+			}
+			d := store.Stats().Sub(before)
+			if tc.verify && d.Gets != 1 {
+				t.Fatalf("the corrupt cached SST was not downloaded again (GETs: %d)", d.Gets)
+			}
+			if !tc.verify && d.Gets != 0 {
+				t.Fatalf("DisableSSTChecksum: the cached SST was checked and fetched again (GETs: %d)", d.Gets)
+			}
+		})
 	}
 }
 

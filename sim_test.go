@@ -351,7 +351,7 @@ func runSim(t *testing.T, seed uint64, only string) {
 	defer s.checker.Close()
 	ropts := ReaderOpenOptions{CacheDir: filepath.Join(s.dir, "reader"), BlockCacheSize: 1 << 20}
 	if s.rng.IntN(2) == 0 {
-		ropts.RangeReadMinSSTSize = 1
+		ropts.RangeReadMinSSTSize, ropts.AllowUnverifiedRangeRead = 1, true
 	}
 	if s.reader, err = OpenReader(ctx, s.clean, ropts); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -30,7 +31,40 @@ type TailingReaderOpenOptions struct {
 // DefaultTailingReaderOpenOptions returns a 1s refresh interval and the default reader
 // options.
 func DefaultTailingReaderOpenOptions() TailingReaderOpenOptions {
-	return TailingReaderOpenOptions{RefreshInterval: time.Second, ReaderOptions: DefaultReaderOpenOptions()}
+	return TailingReaderOpenOptions{RefreshInterval: DefaultTailRefreshInterval, ReaderOptions: DefaultReaderOpenOptions()}
+}
+
+// DefaultTailRefreshInterval is the tailing reader's default RefreshInterval.
+const DefaultTailRefreshInterval = time.Second
+
+// EnsureDefaults sets every zero field to its default, the reader options included.
+func (o *TailingReaderOpenOptions) EnsureDefaults() {
+	if o.RefreshInterval == 0 {
+		o.RefreshInterval = DefaultTailRefreshInterval
+	}
+	if o.OnRefresh == nil {
+		o.OnRefresh = func() {}
+	}
+	if o.OnRefreshError == nil {
+		o.OnRefreshError = func(error) {}
+	}
+	o.ReaderOptions.EnsureDefaults()
+}
+
+// Validate reports every invalid field at once (the reader options' too), wrapping
+// ErrInvalidOptions.
+func (o TailingReaderOpenOptions) Validate() error {
+	var errs []error
+	if o.RefreshInterval < 0 {
+		errs = append(errs, fmt.Errorf("RefreshInterval %v: must not be negative", o.RefreshInterval))
+	}
+	for _, err := range o.ReaderOptions.problems() {
+		errs = append(errs, fmt.Errorf("ReaderOptions.%w", err))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidOptions, errors.Join(errs...))
 }
 
 // TailOptions bounds and paces Tail.
@@ -70,14 +104,9 @@ type TailingReader struct {
 
 // OpenTailingReader opens a Reader and wraps it. Call Start for background refreshes.
 func OpenTailingReader(ctx context.Context, store *blobstore.Store, opts TailingReaderOpenOptions) (*TailingReader, error) {
-	if opts.RefreshInterval <= 0 {
-		opts.RefreshInterval = time.Second
-	}
-	if opts.OnRefresh == nil {
-		opts.OnRefresh = func() {}
-	}
-	if opts.OnRefreshError == nil {
-		opts.OnRefreshError = func(error) {}
+	opts.EnsureDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
 	r, err := OpenReader(ctx, store, opts.ReaderOptions)
 	if err != nil {

@@ -33,6 +33,7 @@ type Writer struct {
 	fence   *manifest.FenceToken
 	wal     *writerWAL // nil without WriterOptions.WALDir
 	replay  WALReplayStats
+	txns    txnState       // transactions (txn.go), guarded by mu
 	pool    *memtable.Pool // recycles the memtables' memory (writer_recycle.go)
 	sstBuf  []byte         // the last flushed SST's buffer, for the next build (flush goroutine)
 
@@ -262,6 +263,7 @@ func (w *Writer) write(kind base.Kind, key, value []byte, expiry int64) error {
 		w.mu.activeSince = time.Now()
 	}
 	act.Add(seq, kind, key, value, expiry)
+	w.noteWriteLocked(seq, kind, key, value, expiry)
 	w.mu.nextSeq++
 	w.mu.Unlock()
 	w.observeWrite(kind, key, value)
@@ -377,6 +379,7 @@ func (w *Writer) Close() error {
 	close(w.stop)
 	w.wg.Wait()
 	w.opts.Metrics.detach(w)
+	w.closeTxns()
 	w.releaseMemtables()
 	if w.wal != nil {
 		if cerr := w.wal.close(); err == nil && cerr != nil {

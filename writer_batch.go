@@ -46,55 +46,16 @@ func (w *Writer) Apply(ctx context.Context, b *Batch) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if size := b.Size(); size > w.opts.MaxBatchSize {
-		return fmt.Errorf("%w: %d bytes (%d writes), limit %d", ErrBatchTooLarge, size, b.n, w.opts.MaxBatchSize)
-	}
-	var memSize int64
-	err := forEachBatchOp(b.ops, b.n, func(i int, op batchOp) error {
-		if err := w.checkKV(op.key, op.value); err != nil {
-			return fmt.Errorf("isledb: apply batch: write %d (key %.64q): %w", i, op.key, err)
-		}
-		memSize += memtable.EntrySize(len(op.key), len(op.value))
-		return nil
-	})
+	memSize, err := w.checkBatch(b)
 	if err != nil {
 		return err
 	}
-
 	w.mu.Lock()
-	if err := w.usableLocked(); err != nil {
-		w.mu.Unlock()
+	walID, err := w.applyLocked(b, memSize)
+	w.mu.Unlock()
+	if err != nil {
 		return err
 	}
-	if act := w.mu.active; !act.Empty() && act.Size()+memSize > w.opts.MemtableSize {
-		if len(w.mu.immutables) >= w.opts.MaxImmutableMemtables {
-			w.mu.Unlock()
-			w.observeRefused()
-			return ErrBackpressure
-		}
-		w.rotateLocked()
-	}
-	act := w.mu.active
-	first := w.mu.nextSeq
-	var walID wal.SeqNum
-	if w.wal != nil {
-		id, err := w.wal.appendBatch(first, b)
-		if err != nil {
-			w.mu.Unlock()
-			return fmt.Errorf("isledb: write-ahead log: %w", err)
-		}
-		walID = id
-	}
-	if act.Empty() {
-		w.mu.activeSince = time.Now()
-	}
-	// The encoding was checked above; the memtable copies keys and values.
-	_ = forEachBatchOp(b.ops, b.n, func(i int, op batchOp) error {
-		act.Add(first+base.SeqNum(i), op.kind, op.key, op.value, op.expiry)
-		return nil
-	})
-	w.mu.nextSeq += base.SeqNum(b.n)
-	w.mu.Unlock()
 	if w.opts.Metrics != nil { // each write of the batch counts as a Put or Delete would
 		_ = forEachBatchOp(b.ops, b.n, func(_ int, op batchOp) error {
 			w.observeWrite(op.kind, op.key, op.value)
@@ -107,6 +68,61 @@ func (w *Writer) Apply(ctx context.Context, b *Batch) error {
 		}
 	}
 	return nil
+}
+
+// checkBatch checks a non-empty batch as Apply documents, and returns the memtable bytes
+// its writes take.
+func (w *Writer) checkBatch(b *Batch) (int64, error) {
+	if size := b.Size(); size > w.opts.MaxBatchSize {
+		return 0, fmt.Errorf("%w: %d bytes (%d writes), limit %d", ErrBatchTooLarge, size, b.n, w.opts.MaxBatchSize)
+	}
+	var memSize int64
+	err := forEachBatchOp(b.ops, b.n, func(i int, op batchOp) error {
+		if err := w.checkKV(op.key, op.value); err != nil {
+			return fmt.Errorf("isledb: apply batch: write %d (key %.64q): %w", i, op.key, err)
+		}
+		memSize += memtable.EntrySize(len(op.key), len(op.value))
+		return nil
+	})
+	return memSize, err
+}
+
+// applyLocked logs the checked, non-empty batch b (memSize: what checkBatch returned) and
+// adds it to one memtable; the caller holds w.mu and, with a WAL, waits for the returned
+// WAL id to be durable before acknowledging.
+func (w *Writer) applyLocked(b *Batch, memSize int64) (wal.SeqNum, error) {
+	if err := w.usableLocked(); err != nil {
+		return 0, err
+	}
+	if act := w.mu.active; !act.Empty() && act.Size()+memSize > w.opts.MemtableSize {
+		if len(w.mu.immutables) >= w.opts.MaxImmutableMemtables {
+			w.observeRefused()
+			return 0, ErrBackpressure
+		}
+		w.rotateLocked()
+	}
+	act := w.mu.active
+	first := w.mu.nextSeq
+	var walID wal.SeqNum
+	if w.wal != nil {
+		id, err := w.wal.appendBatch(first, b)
+		if err != nil {
+			return 0, fmt.Errorf("isledb: write-ahead log: %w", err)
+		}
+		walID = id
+	}
+	if act.Empty() {
+		w.mu.activeSince = time.Now()
+	}
+	// The encoding was checked by checkBatch; the memtable copies keys and values.
+	_ = forEachBatchOp(b.ops, b.n, func(i int, op batchOp) error {
+		seq := first + base.SeqNum(i)
+		act.Add(seq, op.kind, op.key, op.value, op.expiry)
+		w.noteWriteLocked(seq, op.kind, op.key, op.value, op.expiry)
+		return nil
+	})
+	w.mu.nextSeq += base.SeqNum(b.n)
+	return walID, nil
 }
 
 // walRecordBatch is the version byte of a batch record (frozen): the writes of one

@@ -83,11 +83,11 @@ type BlobGCOptions struct {
 
 // The defaults, as DefaultValueStorageConfig returns them.
 const (
-	DefaultMaxKeySize    = KeySizeLimit
-	DefaultBlobThreshold = 256 << 10
-	DefaultMaxValueSize  = InlineValueSizeLimit
-	DefaultGCInterval    = time.Hour
-	DefaultGCMinAge      = 24 * time.Hour
+	DefaultMaxKeySize     = KeySizeLimit
+	DefaultBlobThreshold  = 256 << 10
+	DefaultMaxValueSize   = InlineValueSizeLimit
+	DefaultBlobGCInterval = time.Hour
+	DefaultGCMinAge       = 24 * time.Hour
 )
 
 // DefaultValueStorageConfig returns the defaults documented on each field.
@@ -109,7 +109,7 @@ func (c *ValueStorageConfig) EnsureDefaults() {
 		c.MaxValueSize = DefaultMaxValueSize
 	}
 	if c.Interval == 0 {
-		c.Interval = DefaultGCInterval
+		c.Interval = DefaultBlobGCInterval
 	}
 	if c.MinAge == 0 {
 		c.MinAge = DefaultGCMinAge

@@ -10,7 +10,8 @@ import (
 
 // ScanPrefix calls fn for every key with the given prefix, in key order, with its newest
 // value; deleted keys are skipped. Return false from fn to stop. key and value.Bytes are
-// valid only during the call (copy them to keep them). fn may call the store's methods.
+// valid only during the call (copy them to keep them). fn may call the store's methods,
+// except Close.
 // The scan sees every write acknowledged before it started; writes made during it may or
 // may not be seen.
 func (s *Store) ScanPrefix(prefix []byte, fn func(key []byte, value Value) bool) error {

@@ -49,8 +49,13 @@ type Store struct {
 	serial sync.Mutex // WALSyncPerWrite: one write at a time, so none shares an fsync
 	room   sync.Mutex // one writer at a time waits out backpressure
 
-	closeMu sync.RWMutex // operations hold it shared; Close exclusively
-	closed  bool
+	// ops counts the operations in progress; Close sets closed, then waits for them. Not
+	// an RWMutex: a scan callback's own calls must fail with ErrStoreClosed once Close
+	// waits, not queue behind it.
+	opsMu  sync.Mutex
+	opsCnd *sync.Cond
+	ops    int
+	closed bool
 
 	stats struct{ reads, writes, deletes, scans atomic.Int64 }
 }
@@ -72,6 +77,7 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{opts: opts, lock: lock}
+	s.opsCnd = sync.NewCond(&s.opsMu)
 	if err := s.open(); err != nil {
 		s.shutdown()
 		return nil, err
@@ -164,11 +170,11 @@ func compactorOptions(o Options) isledb.CompactorOptions {
 	}
 	co.BlockSize = o.BlockSize
 	co.Compression = compression(o.CompressionLevel)
-	co.ValidateSSTChecksum = o.VerifyChecksums
+	co.DisableSSTChecksum = !o.VerifyChecksums
 	co.OwnerID = ownerID
 	// The compactor holds up to two output SSTs in memory: keep them near the memtable's
-	// scale (8 memtables, 4 to 64 MiB).
-	co.TargetSSTSize = min(max(8*o.MemtableSize, 4<<20), 64<<20)
+	// scale (4 memtables, 2 to 64 MiB; LowMemoryOptions: 4 MiB).
+	co.TargetSSTSize = min(max(4*o.MemtableSize, 2<<20), 64<<20)
 	switch o.CompactionStyle {
 	case CompactionStyleSizeTiered:
 		co.SizeThreshold = o.LevelSizeMultiplier
@@ -193,22 +199,29 @@ func readerOptions(o Options) isledb.ReaderOpenOptions {
 		BlobCacheSize:            max(o.BlockCacheSize, 1<<20),
 		BlockCacheSize:           o.BlockCacheSize,
 		RangeReadMinSSTSize:      1,
-		ValidateSSTChecksum:      o.VerifyChecksums,
+		DisableSSTChecksum:       !o.VerifyChecksums,
 		AllowUnverifiedRangeRead: true,
 	}
 }
 
 // enter starts an operation: it fails once the store is closed. Call leave when done.
 func (s *Store) enter() error {
-	s.closeMu.RLock()
+	s.opsMu.Lock()
+	defer s.opsMu.Unlock()
 	if s.closed {
-		s.closeMu.RUnlock()
 		return ErrStoreClosed
 	}
+	s.ops++
 	return nil
 }
 
-func (s *Store) leave() { s.closeMu.RUnlock() }
+func (s *Store) leave() {
+	s.opsMu.Lock()
+	if s.ops--; s.ops == 0 {
+		s.opsCnd.Broadcast()
+	}
+	s.opsMu.Unlock()
+}
 
 // readerFor returns the reader at a manifest version holding every write up to flushed
 // (and every compaction already published), refreshing it if needed.
@@ -375,16 +388,21 @@ func (s *Store) Compact() error {
 	return nil
 }
 
-// Close flushes buffered writes, stops the background work and releases the directory.
-// Calling it again does nothing.
+// Close waits for the operations in progress, flushes buffered writes, stops the
+// background work and releases the directory. Calls made once Close has begun fail with
+// ErrStoreClosed; calling Close again does nothing. A scan callback must not call Close
+// (Close would wait for that scan).
 func (s *Store) Close() error {
-	s.closeMu.Lock()
+	s.opsMu.Lock()
 	if s.closed {
-		s.closeMu.Unlock()
+		s.opsMu.Unlock()
 		return nil
 	}
 	s.closed = true
-	s.closeMu.Unlock()
+	for s.ops > 0 {
+		s.opsCnd.Wait()
+	}
+	s.opsMu.Unlock()
 	return s.shutdown()
 }
 

@@ -394,3 +394,32 @@ func TestOpenRefusesForeignFormat(t *testing.T) {
 		t.Fatalf("Open of a directory with a foreign marker: %v", err)
 	}
 }
+
+// TestCloseDuringScanCallback: Close called while a scan's callback runs waits for the
+// scan; the callback's own calls then fail with ErrStoreClosed instead of deadlocking.
+func TestCloseDuringScanCallback(t *testing.T) {
+	s, _ := openTest(t, nil)
+	for i := range 3 {
+		_ = s.PutInt64([]byte(fmt.Sprintf("k%d", i)), int64(i))
+	}
+	closed := make(chan error, 1)
+	err := s.ScanPrefix([]byte("k"), func(k []byte, v kv.Value) bool {
+		go func() { closed <- s.Close() }()
+		for {
+			err := s.PutInt64([]byte("more"), 1)
+			if errors.Is(err, kv.ErrStoreClosed) {
+				return false
+			}
+			if err != nil {
+				t.Errorf("Put in the callback: %v", err)
+				return false
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
