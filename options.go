@@ -49,7 +49,9 @@ type WriterOptions struct {
 	// Compression of SST blocks: "none", "snappy", "zstd" or "lz4". Default: "snappy".
 	Compression string
 	// MaxImmutableMemtables is how many frozen memtables may wait for their flush before
-	// writes fail with ErrBackpressure. Default: 4.
+	// writes fail with ErrBackpressure. Default: 4. The writer's memtables then hold at most
+	// MemtableSize x (MaxImmutableMemtables+1), plus one memtable's memory kept idle for
+	// reuse (docs/memory.md).
 	MaxImmutableMemtables int
 	// OnFlushError is called (from the flush goroutine) with every failed flush attempt.
 	// A failed flush is retried with backoff unless the error is terminal (the writer

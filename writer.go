@@ -33,7 +33,9 @@ type Writer struct {
 	fence   *manifest.FenceToken
 	wal     *writerWAL // nil without WriterOptions.WALDir
 	replay  WALReplayStats
-	txns    txnState // transactions (txn.go), guarded by mu
+	txns    txnState       // transactions (txn.go), guarded by mu
+	pool    *memtable.Pool // recycles the memtables' memory (writer_recycle.go)
+	sstBuf  []byte         // the last flushed SST's buffer, for the next build (flush goroutine)
 
 	kick chan struct{} // wakes the flush loop
 	stop chan struct{} // closed to end the flush loop
@@ -135,8 +137,9 @@ func (db *DB) OpenWriter(ctx context.Context, opts WriterOptions) (*Writer, erro
 		sstOpts: sstWriterOptions(opts.BlockSize, opts.BloomBitsPerKey, opts.Compression),
 		kick:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
+		pool:    newMemtablePool(opts),
 	}
-	w.mu.active = memtable.New()
+	w.mu.active = w.newMemtable()
 	w.mu.nextSeq = base.SeqNum(m.MaxSeqNum()) + 1
 	w.mu.flushedSeq = w.mu.nextSeq - 1
 	w.mu.changed = make(chan struct{})
@@ -293,7 +296,7 @@ func (w *Writer) rotateLocked() {
 		f.walNext = w.wal.nextID()
 	}
 	w.mu.immutables = append(w.mu.immutables, f)
-	w.mu.active = memtable.New()
+	w.mu.active = w.newMemtable()
 	select {
 	case w.kick <- struct{}{}:
 	default:
@@ -377,6 +380,7 @@ func (w *Writer) Close() error {
 	w.wg.Wait()
 	w.opts.Metrics.detach(w)
 	w.closeTxns()
+	w.releaseMemtables()
 	if w.wal != nil {
 		if cerr := w.wal.close(); err == nil && cerr != nil {
 			err = fmt.Errorf("isledb: close WAL: %w", cerr)
@@ -451,7 +455,12 @@ func (w *Writer) flushQueued() error {
 			w.opts.OnFlushError(err)
 			return err
 		}
+		// Clear the slot: the backing array would otherwise keep f, its memtable and its
+		// SST reachable until an append reallocates it. f leaves the queue here, under
+		// w.mu, after its flush: the point from which its memory may be recycled.
+		w.mu.immutables[0] = nil
 		w.mu.immutables = w.mu.immutables[1:]
+		w.retireLocked(f)
 		w.mu.flushedSeq = f.lastSeq
 		w.mu.flushErr = nil
 		w.notifyLocked()
@@ -533,11 +542,11 @@ func (w *Writer) landedEarlier(ctx context.Context, sst *manifest.SSTMeta) (bool
 // build encodes a memtable as an SST, moving values at or over the blob threshold out to
 // blobs.
 func (w *Writer) build(mt *memtable.Memtable) (*builtSST, error) {
-	var buf bytes.Buffer
 	// SSTs are smaller than their memtable (no per-entry node overhead, prefix-compressed
-	// keys, compressed blocks); the buffer grows if the guess is short.
-	buf.Grow(int(mt.Size() / 2))
-	sw, err := sstable.NewWriter(&buf, w.sstOpts)
+	// keys, compressed blocks); the buffer grows if the guess is short. It is the last
+	// flushed SST's buffer when that is large enough (writer_recycle.go).
+	buf := bytes.NewBuffer(w.takeSSTBuffer(int(mt.Size() / 2)))
+	sw, err := sstable.NewWriter(buf, w.sstOpts)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/isledb/isledb/internal/base"
 )
@@ -19,12 +20,16 @@ const (
 	// Entries larger than this get their own slab rather than wasting a shared one.
 	kvLargeEntry = kvSlabSize / 4
 
+	// nodeBytes is the size of a node, for the pool's accounting.
+	nodeBytes = int(unsafe.Sizeof(node{}))
+
 	// nodeOverhead is the memory a node costs besides its key, value and tower, for Size.
 	nodeOverhead = 80
 )
 
 // Entry is one write as the memtable holds it. Key and Value alias the memtable's memory:
-// do not modify them; they stay valid as long as the Memtable is reachable.
+// do not modify them; they stay valid as long as the Memtable is reachable (for a memtable
+// from a Pool: until its last Unref).
 type Entry struct {
 	Key    []byte
 	Value  []byte
@@ -87,6 +92,37 @@ type Memtable struct {
 	count  atomic.Int64
 	maxSeq atomic.Uint64
 	minSeq atomic.Uint64
+
+	// Set by Pool.New: where the slabs come from and go back to, the slabs taken (owned by
+	// the single writer until the last Unref), and the references (pool.go).
+	pool  *Pool
+	slabs slabs
+	refs  atomic.Int32
+}
+
+// Ref adds a reference to a memtable from Pool.New, which keeps its memory from being
+// recycled until the matching Unref. The caller must already know the memtable live: it
+// or someone whose reference outlasts this call holds one. No-op without a pool.
+func (m *Memtable) Ref() {
+	if m.pool != nil {
+		m.refs.Add(1)
+	}
+}
+
+// Unref drops a reference; the last one gives the memtable's slabs back to its pool, after
+// which neither the memtable nor any Entry read from it may be used. No-op without a pool
+// (the GC frees such a memtable).
+func (m *Memtable) Unref() {
+	if m.pool == nil {
+		return
+	}
+	switch n := m.refs.Add(-1); {
+	case n == 0:
+		m.nodes, m.towers, m.kv = nil, nil, nil
+		m.pool.put(&m.slabs)
+	case n < 0:
+		panic("memtable: Unref of a released memtable") // a reference-counting bug, never input
+	}
 }
 
 // New returns an empty memtable.
@@ -175,12 +211,22 @@ func (m *Memtable) randomHeight() int {
 
 func (m *Memtable) newNode(h int) *node {
 	if len(m.nodes) == 0 {
-		m.nodes = make([]node, nodeSlabSize)
+		if m.pool != nil {
+			m.nodes = m.pool.nodeSlab()
+			m.slabs.nodes = append(m.slabs.nodes, m.nodes)
+		} else {
+			m.nodes = make([]node, nodeSlabSize)
+		}
 	}
 	n := &m.nodes[0]
 	m.nodes = m.nodes[1:]
 	if len(m.towers) < h {
-		m.towers = make([]atomic.Pointer[node], towerSlabSize)
+		if m.pool != nil {
+			m.towers = m.pool.towerSlab()
+			m.slabs.towers = append(m.slabs.towers, m.towers)
+		} else {
+			m.towers = make([]atomic.Pointer[node], towerSlabSize)
+		}
 	}
 	n.next = m.towers[:h:h]
 	m.towers = m.towers[h:]
@@ -189,10 +235,20 @@ func (m *Memtable) newNode(h int) *node {
 
 func (m *Memtable) alloc(n int) []byte {
 	if n >= kvLargeEntry {
+		if m.pool != nil {
+			b := m.pool.large(n)
+			m.slabs.large = append(m.slabs.large, b)
+			return b
+		}
 		return make([]byte, n)
 	}
 	if len(m.kv) < n {
-		m.kv = make([]byte, kvSlabSize)
+		if m.pool != nil {
+			m.kv = m.pool.kvSlab()
+			m.slabs.kv = append(m.slabs.kv, m.kv)
+		} else {
+			m.kv = make([]byte, kvSlabSize)
+		}
 	}
 	b := m.kv[:n:n]
 	m.kv = m.kv[n:]

@@ -1,0 +1,5 @@
+//go:build !race
+
+package isledb_test
+
+const raceBuild = false
