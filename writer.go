@@ -556,7 +556,7 @@ func (w *Writer) build(mt *memtable.Memtable) (*builtSST, error) {
 	it := mt.NewIterator()
 	for ok := it.First(); ok; ok = it.Next() {
 		e := it.Entry()
-		se := sstable.Entry{Key: e.Key, Value: e.Value, Seq: e.Seq, Kind: e.Kind, Expiry: e.Expiry}
+		se := e
 		if e.Kind == base.KindValue && vs.StoresAsBlob(len(e.Value)) {
 			ref := blobref.Of(e.Value)
 			blobs = append(blobs, pendingBlob{id: ref.ID(), value: e.Value})

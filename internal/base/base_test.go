@@ -30,20 +30,6 @@ func TestCompareInternal(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("CompareInternal(%q#%d, %q#%d) = %d, want %d", tt.aKey, tt.aSeq, tt.bKey, tt.bSeq, got, tt.want)
 		}
-		a := InternalKey{UserKey: []byte(tt.aKey), Seq: tt.aSeq, Kind: KindValue}
-		b := InternalKey{UserKey: []byte(tt.bKey), Seq: tt.bSeq, Kind: KindDelete}
-		if got := a.Compare(b); got != tt.want {
-			t.Errorf("InternalKey.Compare = %d, want %d", got, tt.want)
-		}
-	}
-}
-
-func TestSeekKeySortsFirst(t *testing.T) {
-	s := SeekKey([]byte("k"))
-	for _, seq := range []SeqNum{0, 1, 1000, SeqNumMax} {
-		if c := s.Compare(InternalKey{UserKey: []byte("k"), Seq: seq}); c > 0 {
-			t.Errorf("SeekKey sorts after k#%d", seq)
-		}
 	}
 }
 

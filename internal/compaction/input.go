@@ -1,7 +1,6 @@
 package compaction
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"github.com/isledb/isledb/blobstore"
 	"github.com/isledb/isledb/internal/base"
 	"github.com/isledb/isledb/internal/mergeiter"
+	"github.com/isledb/isledb/internal/runiter"
 	"github.com/isledb/isledb/internal/sstable"
 	"github.com/isledb/isledb/manifest"
 )
@@ -78,113 +78,39 @@ func checksumDigest(s string) ([]byte, error) {
 	return hex.DecodeString(h)
 }
 
-// runIter yields the entries of a sequence of SSTs whose key ranges do not overlap (a sorted
-// run, or a single L0 SST) in internal order, opening one SST at a time and reading it front
-// to back. When VerifyChecksums is set, each SST's checksum is checked as soon as its entries
-// are exhausted, and a mismatch stops the iteration with a corruption error. It implements
-// mergeiter.Input.
-type runIter struct {
+// newRunIter yields the entries of a sequence of SSTs whose key ranges do not overlap (a
+// sorted run, or a single L0 SST) in internal order, opening one SST at a time and reading it
+// front to back (SeekGE reads forward too). When verifying, each SST's checksum is checked as
+// soon as its entries are exhausted, and a mismatch stops the iteration with a corruption
+// error.
+func (o *opener) newRunIter(ssts []manifest.SSTMeta) *runiter.Iter {
+	return runiter.New(streamedRun{o: o, ssts: ssts}, runiter.Options{ScanSeek: true})
+}
+
+// streamedRun is a sorted run whose SSTs are streamed from the bucket; leaving one read to
+// its end verifies it.
+type streamedRun struct {
 	o    *opener
 	ssts []manifest.SSTMeta
-	idx  int
-	t    *table
-	it   *sstable.Iterator
-	err  error
 }
 
-var _ mergeiter.Input = (*runIter)(nil)
+func (r streamedRun) Len() int { return len(r.ssts) }
 
-func (o *opener) newRunIter(ssts []manifest.SSTMeta) *runIter {
-	return &runIter{o: o, ssts: ssts, idx: -1}
-}
+func (r streamedRun) Bounds(i int) ([]byte, []byte) { return r.ssts[i].MinKey, r.ssts[i].MaxKey }
 
-// closeTable finishes the current SST; verified says whether it was read to its end.
-func (r *runIter) closeTable(exhausted bool) {
-	if r.t == nil {
-		return
+func (r streamedRun) Open(i int, _, _ []byte) (*sstable.Iterator, func(bool) error, error) {
+	t, err := r.o.open(&r.ssts[i])
+	if err != nil {
+		return nil, nil, err
 	}
-	if err := r.it.Close(); err != nil && r.err == nil {
-		r.err = err
-	}
-	if exhausted && r.err == nil {
-		r.err = r.t.finish(r.o.ctx, r.o.verify)
-	} else {
-		r.t.abandon()
-	}
-	r.t, r.it = nil, nil
-}
-
-// settle moves forward through the SSTs until the iterator is at an entry or exhausted.
-func (r *runIter) settle(ok bool) bool {
-	for !ok {
-		if r.it != nil {
-			r.closeTable(true)
+	done := func(exhausted bool) error {
+		if exhausted {
+			return t.finish(r.o.ctx, r.o.verify)
 		}
-		if r.err != nil || r.idx+1 >= len(r.ssts) {
-			r.idx = len(r.ssts)
-			return false
-		}
-		r.idx++
-		t, err := r.o.open(&r.ssts[r.idx])
-		if err != nil {
-			r.err = err
-			return false
-		}
-		r.t, r.it = t, t.r.NewIter(r.o.ctx, sstable.IterOptions{})
-		ok = r.it.First()
+		t.abandon()
+		return nil
 	}
-	return true
+	return t.r.NewIter(r.o.ctx, sstable.IterOptions{}), done, nil
 }
 
-// First moves to the first entry.
-func (r *runIter) First() bool {
-	r.closeTable(false)
-	r.idx = -1
-	return r.settle(false)
-}
-
-// SeekGE moves to the first entry whose user key is at least key, by reading forward from
-// the first entry (compactions never seek; this keeps every input read front to back).
-func (r *runIter) SeekGE(key []byte) bool {
-	ok := r.First()
-	for ok && bytes.Compare(r.Key(), key) < 0 {
-		ok = r.Next()
-	}
-	return ok
-}
-
-// Next moves to the next entry.
-func (r *runIter) Next() bool {
-	if r.it == nil {
-		return false
-	}
-	return r.settle(r.it.Next())
-}
-
-// Valid reports whether the iterator is at an entry.
-func (r *runIter) Valid() bool { return r.it != nil && r.it.Valid() }
-
-// Key returns the current user key.
-func (r *runIter) Key() []byte { return r.it.Key() }
-
-// Value returns the current value.
-func (r *runIter) Value() []byte { return r.it.Value() }
-
-// Seq returns the current sequence number.
-func (r *runIter) Seq() base.SeqNum { return r.it.Seq() }
-
-// Kind returns the current kind.
-func (r *runIter) Kind() base.Kind { return r.it.Kind() }
-
-// Expiry returns the current expiry.
-func (r *runIter) Expiry() int64 { return r.it.Expiry() }
-
-// Err returns the first error met.
-func (r *runIter) Err() error { return r.err }
-
-// Close releases the open SST.
-func (r *runIter) Close() error {
-	r.closeTable(false)
-	r.idx = len(r.ssts)
-	return r.err
-}
+var _ mergeiter.Input = (*runiter.Iter)(nil)

@@ -30,13 +30,7 @@ const (
 // Entry is one write as the memtable holds it. Key and Value alias the memtable's memory:
 // do not modify them; they stay valid as long as the Memtable is reachable (for a memtable
 // from a Pool: until its last Unref).
-type Entry struct {
-	Key    []byte
-	Value  []byte
-	Seq    base.SeqNum
-	Kind   base.Kind
-	Expiry int64 // unix nanoseconds; 0: never
-}
+type Entry = base.Entry
 
 type node struct {
 	prefix uint64 // the key's first 8 bytes, big-endian, zero-padded: most comparisons end here

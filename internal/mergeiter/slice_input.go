@@ -9,13 +9,7 @@ import (
 )
 
 // Entry is one entry of a SliceInput.
-type Entry struct {
-	Key    []byte
-	Value  []byte
-	Seq    base.SeqNum
-	Kind   base.Kind
-	Expiry int64 // unix nanoseconds; 0: never expires
-}
+type Entry = base.Entry
 
 // compareEntries orders entries in internal order.
 func compareEntries(a, b Entry) int {

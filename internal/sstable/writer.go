@@ -18,19 +18,7 @@ import (
 )
 
 // Entry is one version of one key: what Writer.Add takes and Reader.Get returns.
-type Entry struct {
-	// Key is the user key.
-	Key []byte
-	// Value is the value: inline bytes for base.KindValue, an opaque blob reference for
-	// base.KindBlobRef, usually empty for base.KindDelete.
-	Value []byte
-	// Seq is the sequence number, at most base.SeqNumMax.
-	Seq base.SeqNum
-	// Kind says what the entry means.
-	Kind base.Kind
-	// Expiry is when the entry expires, in unix nanoseconds; 0 means never.
-	Expiry int64
-}
+type Entry = base.Entry
 
 // Metadata is what Writer.Finish reports about the file it wrote: what the manifest records
 // about an SST, plus the full properties.
