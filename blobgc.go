@@ -11,7 +11,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/isledb/isledb/blobstore"
@@ -226,7 +225,7 @@ func (g *collector) markBlobs(ctx context.Context, m *manifest.Manifest, marks g
 // references of SSTs no longer in the bucket.
 func (g *collector) blobRefs(ctx context.Context, m *manifest.Manifest, marks gcMarks, objs map[string]blobstore.ObjectInfo) (map[[32]byte]struct{}, error) {
 	liveRefs := make(map[string]bool, len(objs)) // live SST id → whether it holds blob refs
-	for _, s := range allSSTs(m) {
+	for s := range m.SSTs() {
 		liveRefs[s.ID] = s.HasBlobRefs
 	}
 	referenced := map[[32]byte]struct{}{}
@@ -380,7 +379,7 @@ func claimBlobs(ctx context.Context, db *DB, hashes [][32]byte) ([][32]byte, uin
 
 // blobHash parses "blob/<64 hex digits>".
 func blobHash(key string) ([32]byte, bool) {
-	s, ok := strings.CutPrefix(key, "blob/")
+	s, ok := base.BlobIDOfKey(key)
 	if !ok {
 		return [32]byte{}, false
 	}

@@ -56,16 +56,9 @@ func (r *Reader) Changes(ctx context.Context, opts ChangeOptions, handler func(C
 func (r *Reader) changesOf(ctx context.Context, m *manifest.Manifest, opts ChangeOptions, handler func(Change) error) (uint64, error) {
 	from := max(opts.FromSeq, 1)
 	var cands []manifest.SSTMeta
-	for _, s := range m.L0SSTs {
+	for s := range m.SSTs() {
 		if s.SeqHi >= from && overlaps(s.MinKey, s.MaxKey, opts.MinKey, opts.MaxKey) {
-			cands = append(cands, s)
-		}
-	}
-	for _, run := range m.SortedRuns {
-		for _, s := range run.SSTs {
-			if s.SeqHi >= from && overlaps(s.MinKey, s.MaxKey, opts.MinKey, opts.MaxKey) {
-				cands = append(cands, s)
-			}
+			cands = append(cands, *s)
 		}
 	}
 	next := max(from, m.MaxSeqNum()+1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/isledb/isledb/internal/base"
 	"io"
 	"log/slog"
 	"reflect"
@@ -540,7 +541,7 @@ func (db *DB) OpenCompactor(ctx context.Context, opts CompactorOptions) (*Compac
 		SST:             sstWriterOptions(opts.BlockSize, opts.BloomBitsPerKey, opts.Compression),
 		TargetSize:      opts.TargetSSTSize,
 		VerifyChecksums: !opts.DisableSSTChecksum,
-		NewID:           func(seqHi uint64) string { return newSSTID(epoch, seqHi) },
+		NewID:           func(seqHi uint64) string { return base.NewSSTID(epoch, seqHi) },
 		Epoch:           epoch,
 		Buffers:         new(compaction.Buffers),
 	}

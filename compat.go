@@ -21,7 +21,7 @@ func (r *Reader) RefreshAndPrefetchSSTs(ctx context.Context) error {
 		return err
 	}
 	m := r.cur.Load()
-	ssts := allSSTs(m)
+	ssts := m.CopySSTs()
 	var (
 		mu   sync.Mutex
 		errs []error

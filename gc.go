@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -320,7 +319,7 @@ func (g *collector) listSSTs(ctx context.Context) (map[string]blobstore.ObjectIn
 	}
 	objs := make(map[string]blobstore.ObjectInfo, len(list))
 	for _, o := range list {
-		if id, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, "sst/"), ".sst"); ok && id != "" && !strings.Contains(id, "/") {
+		if id, ok := base.SSTIDOfKey(o.Key); ok {
 			objs[id] = o
 		}
 	}
@@ -357,22 +356,11 @@ func (g *collector) deleteSSTs(ctx context.Context, ids []string) ([]string, err
 // manifest: its epoch is the writer fence's and its largest sequence number is above the
 // manifest's (the writer retries a failed flush under the same id).
 func flushInFlight(id string, m *manifest.Manifest) bool {
-	epoch, seqHi, ok := parseSSTID(id)
+	epoch, seqHi, ok := base.ParseSSTID(id)
 	if !ok {
 		return false
 	}
 	return m.WriterFence != nil && epoch == m.WriterFence.Epoch && seqHi > m.MaxSeqNum()
-}
-
-// parseSSTID splits an id made by newSSTID into its epoch and largest sequence number.
-func parseSSTID(id string) (epoch, seqHi uint64, ok bool) {
-	parts := strings.Split(id, "-")
-	if len(parts) != 3 {
-		return 0, 0, false
-	}
-	e, err1 := strconv.ParseUint(parts[0], 10, 64)
-	s, err2 := strconv.ParseUint(parts[1], 10, 64)
-	return e, s, err1 == nil && err2 == nil
 }
 
 // The pending delete marks, "gc/marks" (version 1, frozen):

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/isledb/isledb/internal/base"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -122,7 +123,7 @@ func TestGCDamagedMarks(t *testing.T) {
 			t.Fatal(err)
 		}
 		// An orphan of an older writer: GC marks it when it first sees it.
-		orphan := newSSTID(w.Fence().Epoch-1, 1_000)
+		orphan := base.NewSSTID(w.Fence().Epoch-1, 1_000)
 		if _, err := store.Write(ctx, store.SSTPath(orphan), []byte("orphan")); err != nil {
 			t.Fatal(err)
 		}
@@ -564,7 +565,7 @@ func runGCDamagedMarksRandom(t *testing.T, seed uint64) {
 			}
 		case op < 7:
 			what = "orphan"
-			if _, err := store.Write(ctx, store.SSTPath(newSSTID(0, uint64(step))), []byte("junk")); err != nil {
+			if _, err := store.Write(ctx, store.SSTPath(base.NewSSTID(0, uint64(step))), []byte("junk")); err != nil {
 				t.Fatal(err)
 			}
 		case op < 8:

@@ -3,6 +3,7 @@ package isledb
 import (
 	"context"
 	"fmt"
+	"github.com/isledb/isledb/internal/base"
 	"slices"
 	"strings"
 	"time"
@@ -98,8 +99,8 @@ func (db *DB) PlanGC(ctx context.Context, grace time.Duration) (*GCPlan, error) 
 		return b
 	}
 	for _, o := range list {
-		id, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, "sst/"), ".sst")
-		if !ok || id == "" || strings.Contains(id, "/") {
+		id, ok := base.SSTIDOfKey(o.Key)
+		if !ok {
 			continue
 		}
 		if _, ok := live[id]; ok {

@@ -517,7 +517,7 @@ func runGCSafety(t *testing.T, bucket *blobstore.Store, seed uint64) {
 	var slowFlush atomic.Bool
 	var slowErr error
 	rec.afterSST = func(id string) {
-		if epoch, _, ok := parseSSTID(id); ok && epoch == w.Fence().Epoch && slowFlush.CompareAndSwap(true, false) {
+		if epoch, _, ok := base.ParseSSTID(id); ok && epoch == w.Fence().Epoch && slowFlush.CompareAndSwap(true, false) {
 			for range 2 {
 				clock.Advance(grace)
 				if _, err := c.RunGC(ctx); err != nil && slowErr == nil {
@@ -583,7 +583,7 @@ func runGCSafety(t *testing.T, bucket *blobstore.Store, seed uint64) {
 			}
 		case op < 9:
 			what = "orphan"
-			id := newSSTID(0, uint64(step)) // a crashed flush of a writer long gone
+			id := base.NewSSTID(0, uint64(step)) // a crashed flush of a writer long gone
 			if _, err := store.Write(ctx, store.SSTPath(id), []byte("junk")); err != nil {
 				fail("%v", err)
 			}
@@ -661,7 +661,7 @@ func TestGCKeepsInFlightFlush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inflight := newSSTID(w.Fence().Epoch, 100)
+	inflight := base.NewSSTID(w.Fence().Epoch, 100)
 	if _, err := store.Write(ctx, store.SSTPath(inflight), []byte("pending")); err != nil {
 		t.Fatal(err)
 	}

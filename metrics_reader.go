@@ -111,7 +111,7 @@ func (c *readerCollector) Collect(ch chan<- prometheus.Metric) {
 		m := r.ManifestUnsafe()
 		l0 += len(m.L0SSTs)
 		runs += len(m.SortedRuns)
-		for _, sst := range allSSTs(m) {
+		for sst := range m.SSTs() {
 			bytes += int(sst.Size)
 		}
 		if t := c.refreshed[r]; oldest.IsZero() || t.Before(oldest) {

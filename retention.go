@@ -293,7 +293,7 @@ func (r *RetentionCompactor) cleanup(ctx context.Context) (CleanupStats, error) 
 
 // retentionVictims returns the SSTs of m that the policy o expires at now.
 func retentionVictims(m *manifest.Manifest, o RetentionCompactorOptions, now time.Time) []manifest.SSTMeta {
-	all := allSSTs(m)
+	all := m.CopySSTs()
 	// Newest first.
 	slices.SortStableFunc(all, func(a, b manifest.SSTMeta) int {
 		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
@@ -344,7 +344,7 @@ func (r *RetentionCompactor) Stats() RetentionCompactorStats {
 		Mode: r.opts.Mode, RetentionPeriod: r.opts.RetentionPeriod,
 		L0SSTCount: m.L0SSTCount(), SortedRunCount: m.SortedRunCount(), GC: r.gc.stats(),
 	}
-	for _, sst := range allSSTs(m) {
+	for sst := range m.SSTs() {
 		s.TotalSize += sst.Size
 		if s.OldestSST.IsZero() || sst.CreatedAt.Before(s.OldestSST) {
 			s.OldestSST = sst.CreatedAt
@@ -356,11 +356,3 @@ func (r *RetentionCompactor) Stats() RetentionCompactorStats {
 	return s
 }
 
-// allSSTs returns a copy of every SST of m: L0 newest first, then the runs'.
-func allSSTs(m *manifest.Manifest) []manifest.SSTMeta {
-	out := append([]manifest.SSTMeta(nil), m.L0SSTs...)
-	for _, r := range m.SortedRuns {
-		out = append(out, r.SSTs...)
-	}
-	return out
-}

@@ -3,8 +3,6 @@ package isledb
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -570,7 +568,7 @@ func (w *Writer) build(mt *memtable.Memtable) (*builtSST, error) {
 	if err != nil {
 		return nil, fmt.Errorf("isledb: flush: build sst: %w", err)
 	}
-	id := newSSTID(w.fence.Epoch, uint64(md.SeqHi))
+	id := base.NewSSTID(w.fence.Epoch, uint64(md.SeqHi))
 	meta := compaction.MetaOf(md, id, w.fence.Epoch, 0)
 	if s := w.opts.Signer; s != nil {
 		if meta.Signature, err = signSST(s, md.SHA256[:]); err != nil {
@@ -731,10 +729,3 @@ func forEachBlob(blobs []pendingBlob, fn func(pendingBlob) error) error {
 	return <-errc // nil when the channel is empty
 }
 
-// newSSTID returns an id that sorts by creation: epoch, then the highest sequence number,
-// then 32 random bits so two attempts never collide.
-func newSSTID(epoch, seqHi uint64) string {
-	var r [4]byte
-	_, _ = rand.Read(r[:])
-	return fmt.Sprintf("%020d-%020d-%08x", epoch, seqHi, binary.BigEndian.Uint32(r[:]))
-}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/isledb/isledb/internal/base"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,12 +25,6 @@ type Store struct {
 	closeOnce  sync.Once
 	closeErr   error
 }
-
-// The layout of a database under its prefix (see docs/format.md).
-const (
-	sstDir  = "sst/"
-	blobDir = "blob/"
-)
 
 // NewWithBackend returns a Store over backend under prefix ("" for none). It panics
 // neither on a bad prefix nor a nil backend: both make every call fail with an error;
@@ -89,10 +84,10 @@ func (s *Store) Close() error {
 func (s *Store) Prefix() string { return s.prefix }
 
 // SSTPath returns the key of the SST file with the given id: "sst/<id>.sst".
-func (s *Store) SSTPath(id string) string { return sstDir + id + ".sst" }
+func (s *Store) SSTPath(id string) string { return base.SSTKey(id) }
 
 // BlobPath returns the key of the blob with the given id (its SHA-256 in hex): "blob/<id>".
-func (s *Store) BlobPath(blobID string) string { return blobDir + blobID }
+func (s *Store) BlobPath(blobID string) string { return base.BlobKey(blobID) }
 
 // Stats returns the requests sent and bytes moved since the Store was made.
 func (s *Store) Stats() Stats { return s.stats.snapshot() }
@@ -371,12 +366,12 @@ func (s *Store) ListAll(ctx context.Context, prefix string) ([]ObjectInfo, error
 
 // ListSSTFiles lists every SST file ("sst/" keys).
 func (s *Store) ListSSTFiles(ctx context.Context) ([]ObjectInfo, error) {
-	return s.ListAll(ctx, sstDir)
+	return s.ListAll(ctx, base.SSTDir)
 }
 
 // ListBlobFiles lists every blob ("blob/" keys).
 func (s *Store) ListBlobFiles(ctx context.Context) ([]ObjectInfo, error) {
-	return s.ListAll(ctx, blobDir)
+	return s.ListAll(ctx, base.BlobDir)
 }
 
 // errBackend fails every call with err; it stands in for a Store made with a bad argument.

@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"fmt"
+	"github.com/isledb/isledb/internal/base"
 	"math"
 	"slices"
 	"strings"
@@ -77,7 +78,7 @@ func validateSST(s *SSTMeta) error {
 		s.Bloom.Size < 0:
 		return fmt.Errorf("%w: sst %q: negative or oversized size, level or bloom field", ErrInvalidEdit, s.ID)
 	}
-	if err := blobstore.ValidateKey("sst/" + s.ID + ".sst"); err != nil {
+	if err := blobstore.ValidateKey(base.SSTKey(s.ID)); err != nil {
 		return fmt.Errorf("%w: sst id %q: %v", ErrInvalidEdit, s.ID, err)
 	}
 	return nil

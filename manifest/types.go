@@ -190,17 +190,9 @@ func (m *Manifest) SortedRunCount() int { return len(m.SortedRuns) }
 // LookupSST returns the SST with the given id, in L0 or any sorted run, or nil. The result
 // points into m: do not modify it. It scans every SST (no index is kept).
 func (m *Manifest) LookupSST(id string) *SSTMeta {
-	for i := range m.L0SSTs {
-		if m.L0SSTs[i].ID == id {
-			return &m.L0SSTs[i]
-		}
-	}
-	for r := range m.SortedRuns {
-		ssts := m.SortedRuns[r].SSTs
-		for i := range ssts {
-			if ssts[i].ID == id {
-				return &ssts[i]
-			}
+	for s := range m.SSTs() {
+		if s.ID == id {
+			return s
 		}
 	}
 	return nil
@@ -219,18 +211,9 @@ func (m *Manifest) GetSortedRun(id uint32) *SortedRun {
 // AllSSTIDs returns the ids of every SST: L0 newest first, then each run's in key order,
 // runs newest first.
 func (m *Manifest) AllSSTIDs() []string {
-	n := len(m.L0SSTs)
-	for _, r := range m.SortedRuns {
-		n += len(r.SSTs)
-	}
-	ids := make([]string, 0, n)
-	for _, s := range m.L0SSTs {
+	ids := make([]string, 0, m.sstCount())
+	for s := range m.SSTs() {
 		ids = append(ids, s.ID)
-	}
-	for _, r := range m.SortedRuns {
-		for _, s := range r.SSTs {
-			ids = append(ids, s.ID)
-		}
 	}
 	return ids
 }
@@ -239,24 +222,10 @@ func (m *Manifest) AllSSTIDs() []string {
 // with a larger sequence number is not in the manifest yet.
 func (m *Manifest) MaxSeqNum() uint64 {
 	var hi uint64
-	for _, s := range m.L0SSTs {
+	for s := range m.SSTs() {
 		hi = max(hi, s.SeqHi)
 	}
-	for _, r := range m.SortedRuns {
-		for _, s := range r.SSTs {
-			hi = max(hi, s.SeqHi)
-		}
-	}
 	return hi
-}
-
-// sstCount returns the number of SSTs in L0 and every run.
-func (m *Manifest) sstCount() int {
-	n := len(m.L0SSTs)
-	for _, r := range m.SortedRuns {
-		n += len(r.SSTs)
-	}
-	return n
 }
 
 // shallowCopy returns a copy of m's top-level fields; slices and fence tokens are shared.

@@ -20,7 +20,7 @@ func init() {
 
 // sstID accepts an SST id, its object name ("<id>.sst") or its key ("sst/<id>.sst").
 func sstID(arg string) string {
-	return strings.TrimSuffix(strings.TrimPrefix(arg, "sst/"), ".sst")
+	return strings.TrimSuffix(strings.TrimPrefix(arg, base.SSTDir), base.SSTSuffix)
 }
 
 func runDump(ctx context.Context, c *cmd, args []string) error {

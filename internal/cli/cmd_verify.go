@@ -72,17 +72,17 @@ func runVerify(ctx context.Context, c *cmd, args []string) error {
 	} else if err := m.Check(); err != nil {
 		rep.damaged("manifest: %v", err)
 	}
-	sstObjs, err := listIDs(ctx, s, "sst/", ".sst")
+	sstObjs, err := listIDs(ctx, s, base.SSTDir, base.SSTIDOfKey)
 	if err != nil {
 		return err
 	}
-	blobObjs, err := listIDs(ctx, s, "blob/", "")
+	blobObjs, err := listIDs(ctx, s, base.BlobDir, base.BlobIDOfKey)
 	if err != nil {
 		return err
 	}
 	var live []manifest.SSTMeta
 	if m != nil {
-		live = allSSTs(m)
+		live = m.CopySSTs()
 	}
 	refs := map[string]blobUse{}
 	var prog *Progress
@@ -259,30 +259,22 @@ func verifySST(ctx context.Context, s *blobstore.Store, meta manifest.SSTMeta, o
 	}
 }
 
-// listIDs lists the objects under dir whose names end in suffix, by name without either.
-func listIDs(ctx context.Context, s *blobstore.Store, dir, suffix string) (map[string]blobstore.ObjectInfo, error) {
+// listIDs lists the objects under dir by the id idOf finds in each key (keys it refuses are
+// skipped).
+func listIDs(ctx context.Context, s *blobstore.Store, dir string, idOf func(key string) (string, bool)) (map[string]blobstore.ObjectInfo, error) {
 	objs, err := s.ListAll(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[string]blobstore.ObjectInfo, len(objs))
 	for _, o := range objs {
-		id, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, dir), suffix)
-		if ok && id != "" && !strings.Contains(id, "/") {
+		if id, ok := idOf(o.Key); ok {
 			out[id] = o
 		}
 	}
 	return out, nil
 }
 
-// allSSTs returns the SSTs of m: L0 newest first, then each run in key order.
-func allSSTs(m *manifest.Manifest) []manifest.SSTMeta {
-	out := append([]manifest.SSTMeta(nil), m.L0SSTs...)
-	for _, r := range m.SortedRuns {
-		out = append(out, r.SSTs...)
-	}
-	return out
-}
 
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
