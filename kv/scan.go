@@ -62,6 +62,13 @@ func (s *Store) scan(op string, start, end, prefix []byte, fn func(key []byte, v
 	if err != nil {
 		return translate(op, err)
 	}
+	return mergeScan(op, unflushed, it, end, prefix, fn)
+}
+
+// mergeScan calls fn for every live key of unflushed (newest writes, in key order) merged
+// with it, up to end (exclusive) and within prefix: on an equal key the unflushed write is
+// the newer. It closes it.
+func mergeScan(op string, unflushed []isledb.UnflushedEntry, it *isledb.Iterator, end, prefix []byte, fn func(key []byte, value Value) bool) error {
 	inRange := func(k []byte) bool {
 		return (end == nil || bytes.Compare(k, end) < 0) && (prefix == nil || bytes.HasPrefix(k, prefix))
 	}
