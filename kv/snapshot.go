@@ -40,14 +40,23 @@ func (s *Store) Snapshot() (*Snapshot, error) {
 		return nil, err
 	}
 	defer s.leave()
+	unflushed, snap, err := s.view("snapshot", nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Snapshot{s: s, snap: snap, unflushed: unflushed}, nil
+}
+
+// view returns a consistent view of [start, end] (nil bounds unbounded, both inclusive):
+// the newest unflushed write of each key of the range at one instant, and an engine
+// snapshot holding every write flushed by then and none written after (its largest
+// sequence number is at most the newest write the writer held). A flush between the two
+// moves the reader's version past that instant: then it takes both again.
+func (s *Store) view(op string, start, end []byte) ([]isledb.UnflushedEntry, *isledb.Snapshot, error) {
 	for {
-		// The view is the memtables' writes at one instant plus a manifest version that
-		// holds every write flushed by then (readerFor) and none written after
-		// (its largest sequence number is at most the newest write copied). A flush
-		// between the two moves the version past that: take both again.
-		unflushed, flushed, err := s.w.ScanUnflushed(nil, nil)
+		unflushed, flushed, err := s.w.ScanUnflushed(start, end)
 		if err != nil {
-			return nil, translate("snapshot", err)
+			return nil, nil, translate(op, err)
 		}
 		top := flushed
 		for _, e := range unflushed {
@@ -55,14 +64,14 @@ func (s *Store) Snapshot() (*Snapshot, error) {
 		}
 		r, err := s.readerFor(flushed)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		snap, err := r.Snapshot()
 		if err != nil {
-			return nil, translate("snapshot", err)
+			return nil, nil, translate(op, err)
 		}
 		if snap.Seq() <= top {
-			return &Snapshot{s: s, snap: snap, unflushed: unflushed}, nil
+			return unflushed, snap, nil
 		}
 		_ = snap.Close()
 	}
