@@ -3,8 +3,10 @@ package kv_test
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -361,4 +363,39 @@ func TestTxnModel(t *testing.T) {
 		}
 	}
 	t.Logf("snapshot isolation: increments %v", counters)
+}
+
+// TestTxnReaderInStoreDir: the transactions' reader keeps its caches in the store's
+// directory (Dir/cache/txn) and reads SSTs by range like the store's reader, instead of a
+// temporary directory outside it holding copies of the SSTs.
+func TestTxnReaderInStoreDir(t *testing.T) {
+	s, o := openTest(t, nil)
+	if err := s.PutInt64([]byte("k"), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	x, err := s.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Rollback()
+	if v, err := x.GetInt64([]byte("k")); err != nil || v != 1 {
+		t.Fatalf("txn GetInt64 = %v, %v", v, err)
+	}
+	txnCache := filepath.Join(o.Dir, "cache", "txn")
+	if _, err := os.Stat(txnCache); err != nil {
+		t.Fatalf("no transactions' cache in the store's directory: %v", err)
+	}
+	var copies []string
+	_ = filepath.WalkDir(filepath.Join(txnCache, "sst"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			copies = append(copies, p)
+		}
+		return nil
+	})
+	if len(copies) > 0 {
+		t.Fatalf("the transactions' reader copied SSTs into its cache: %v", copies)
+	}
 }
