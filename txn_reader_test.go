@@ -15,9 +15,12 @@ import (
 // caller says (and Close leaves that directory alone); invalid reader options fail
 // OpenWriter.
 func TestTxnReaderOptions(t *testing.T) {
+	testutil.ForEach(t, testutil.Core, testTxnReaderOptions)
+}
+
+func testTxnReaderOptions(t *testing.T, b testutil.Backend) {
 	ctx := context.Background()
-	store := testutil.Backends(testutil.Core)[0].Open(t)
-	db := openTestDB(t, store)
+	db := openTestDB(t, b.Open(t))
 	dir := filepath.Join(t.TempDir(), "txn-cache")
 	ro := isledb.ReaderOpenOptions{CacheDir: dir, BlockCacheSize: 1 << 20}
 	wopts := isledb.DefaultWriterOptions()
