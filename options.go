@@ -104,6 +104,11 @@ type WriterOptions struct {
 	// Logger receives the writer's log: failed flush attempts at Warn, each flush and
 	// each write refused with ErrBackpressure at Debug. Default (nil): silent.
 	Logger *slog.Logger
+	// TxnReader configures the private reader the writer's transactions read through
+	// (opened by the first Begin, closed by Close); its ManifestStorage is always the
+	// writer's. An empty CacheDir gets a new temporary directory, removed by Close.
+	// Default (nil): DefaultReaderOpenOptions with such a temporary CacheDir.
+	TxnReader *ReaderOpenOptions
 }
 
 // The defaults of WriterOptions.
@@ -215,6 +220,16 @@ func (o WriterOptions) Validate() error {
 	}
 	if o.WALRecovery > WALRecoveryTruncateAtCorruption {
 		errs = append(errs, fmt.Errorf("WALRecovery %d: want WALRecoveryFailOnCorruption or WALRecoveryTruncateAtCorruption", o.WALRecovery))
+	}
+	if o.TxnReader != nil {
+		ro := *o.TxnReader
+		if ro.CacheDir == "" {
+			ro.CacheDir = "(temporary)"
+		}
+		ro.EnsureDefaults()
+		if err := ro.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("TxnReader: %w", err))
+		}
 	}
 	if len(errs) == 0 {
 		return nil

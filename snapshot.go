@@ -146,7 +146,11 @@ func (s *Snapshot) Close() error {
 	r.snaps.mu.Lock()
 	delete(r.snaps.open, s)
 	r.snaps.mu.Unlock()
-	if !r.closed.Load() {
+	// A snapshot of the current version uses no SST the version does not: nothing to
+	// evict (the common case for short snapshots, such as kv's scans). If a Refresh stores
+	// a newer version after this check, its own eviction runs after it and no longer sees
+	// s among the open snapshots.
+	if !r.closed.Load() && s.m != r.cur.Load() {
 		r.evictUnused(s.m.AllSSTIDs())
 	}
 	return nil

@@ -86,7 +86,7 @@ type txnState struct {
 
 	readerMu  sync.Mutex
 	reader    *Reader // private, reading the writer's database; opened by the first Begin
-	readerDir string
+	readerDir string  // its temporary cache directory, if it has one
 }
 
 type recentWrite struct {
@@ -185,19 +185,30 @@ func (w *Writer) txnReader(ctx context.Context) (*Reader, error) {
 	if t.reader != nil {
 		return t.reader, nil
 	}
-	dir, err := os.MkdirTemp("", "isledb-txn-reader-")
-	if err != nil {
-		return nil, fmt.Errorf("isledb: begin: %w", err)
-	}
 	opts := DefaultReaderOpenOptions()
-	opts.CacheDir = dir
+	if w.opts.TxnReader != nil {
+		opts = *w.opts.TxnReader
+		opts.EnsureDefaults()
+	} else {
+		opts.CacheDir = ""
+	}
+	var tmp string // a temporary cache directory, removed by closeTxns
+	if opts.CacheDir == "" {
+		dir, err := os.MkdirTemp("", "isledb-txn-reader-")
+		if err != nil {
+			return nil, fmt.Errorf("isledb: begin: %w", err)
+		}
+		opts.CacheDir, tmp = dir, dir
+	}
 	opts.ManifestStorage = w.db.mstorage
 	r, err := OpenReader(ctx, w.store, opts)
 	if err != nil {
-		_ = os.RemoveAll(dir)
+		if tmp != "" {
+			_ = os.RemoveAll(tmp)
+		}
 		return nil, fmt.Errorf("isledb: begin: %w", err)
 	}
-	t.reader, t.readerDir = r, dir
+	t.reader, t.readerDir = r, tmp
 	return r, nil
 }
 
@@ -208,7 +219,9 @@ func (w *Writer) closeTxns() {
 	defer t.readerMu.Unlock()
 	if t.reader != nil {
 		_ = t.reader.Close()
-		_ = os.RemoveAll(t.readerDir)
+		if t.readerDir != "" {
+			_ = os.RemoveAll(t.readerDir)
+		}
 		t.reader = nil
 	}
 }

@@ -6,8 +6,10 @@ package kv_test
 // it at a random instant, opens the Store again (which replays the log) and checks every
 // key, with Get and with a scan, against the acknowledged ops. Each goroutine owns its
 // keys and runs one op at a time, so at most one op per goroutine is in flight when the
-// kill lands: its key may hold the value before it or its own. The same approach as the
-// root package's crashloop_test.go, smaller.
+// kill lands: its key may hold the value before it or its own. One more goroutine applies
+// batches (Store.Apply), each writing every key of its group: after the kill the group
+// must hold one batch whole (the last acknowledged one, or the one in flight), never a
+// mix. The same approach as the root package's crashloop_test.go, smaller.
 
 import (
 	"bufio"
@@ -30,8 +32,30 @@ const (
 	kvCrashCyclesEnv = "ISLEDB_KV_CRASHLOOP_CYCLES"
 	kvCrashCycleEnv  = "ISLEDB_KV_CRASHLOOP_CYCLE"
 	kvCrashG         = 4
-	kvCrashKeys      = 40 // per goroutine
+	kvCrashKeys      = 40       // per goroutine
+	kvCrashBatchG    = kvCrashG // the index of the goroutine applying batches
+	kvCrashBatchKeys = 8        // keys of its group, each written by every batch
 )
+
+// kvCrashBatch returns batch n of cycle: the value (a tombstone for a delete) it leaves
+// in each key of the group, by index.
+func kvCrashBatch(cycle, n int) []kv.Value {
+	out := make([]kv.Value, kvCrashBatchKeys)
+	tag := int64(cycle)<<32 | int64(n)
+	for j := range out {
+		switch (n + j) % 4 {
+		case 0:
+			out[j] = kv.TombstoneValue()
+		case 1:
+			out[j] = kv.StringValue(fmt.Sprintf("b-c%d-n%d-j%d", cycle, n, j))
+		default:
+			out[j] = kv.Int64Value(tag*10 + int64(j))
+		}
+	}
+	return out
+}
+
+func kvCrashBatchKey(j int) string { return fmt.Sprintf("b/k%02d", j) }
 
 // kvCrashOp returns op n of goroutine g in cycle: its key and the value it leaves (a
 // tombstone for a delete). A pure function, so the parent knows every op.
@@ -83,7 +107,11 @@ func TestKVCrashLoop(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, 0x6b76))
 	t.Logf("kv crashloop: %d cycles, kill-delay seed %d", cycles, seed)
-	model := map[string]kv.Value{} // absent: no value (never written or deleted)
+	model := map[string]kv.Value{}                   // absent: no value (never written or deleted)
+	batchState := make([]kv.Value, kvCrashBatchKeys) // the group's durable state
+	for j := range batchState {
+		batchState[j] = kv.TombstoneValue()
+	}
 	start := time.Now()
 	totalAcked, checks := 0, 0
 	for cycle := range cycles {
@@ -146,6 +174,38 @@ func TestKVCrashLoop(t *testing.T) {
 				model[k] = got // what the reopened store holds is now durable
 			}
 		}
+		// The batch group holds one batch whole: the last acknowledged or the one in flight.
+		before := batchState
+		if n := acked[kvCrashBatchG]; n > 0 {
+			before = kvCrashBatch(cycle, n-1)
+		}
+		totalAcked += acked[kvCrashBatchG]
+		inFlight := kvCrashBatch(cycle, acked[kvCrashBatchG])
+		got := make([]kv.Value, kvCrashBatchKeys)
+		matchBefore, matchInFlight := true, true
+		for j := range got {
+			k := kvCrashBatchKey(j)
+			checks++
+			v, err := s.Get([]byte(k))
+			if errors.Is(err, kv.ErrKeyNotFound) {
+				v, err = kv.TombstoneValue(), nil
+			}
+			if err != nil {
+				t.Fatalf("cycle %d: Get(%s): %v", cycle, k, err)
+			}
+			sv, sok := scanned[k]
+			if sok != !v.IsTombstone() || (sok && !sv.Equal(v)) {
+				t.Fatalf("cycle %d: key %s: Get %v, scan %v (present %v)", cycle, k, v, sv, sok)
+			}
+			got[j] = v
+			matchBefore = matchBefore && v.Equal(before[j])
+			matchInFlight = matchInFlight && v.Equal(inFlight[j])
+		}
+		if !matchBefore && !matchInFlight {
+			t.Fatalf("cycle %d: the batch group holds %v, neither batch %d whole (%v) nor batch %d (%v): a batch was torn or lost",
+				cycle, got, acked[kvCrashBatchG]-1, before, acked[kvCrashBatchG], inFlight)
+		}
+		batchState = got
 		if err := s.Close(); err != nil {
 			t.Fatalf("cycle %d: close: %v", cycle, err)
 		}
@@ -161,8 +221,8 @@ func TestKVCrashLoop(t *testing.T) {
 
 // runKVCrashChild starts a child, SIGKILLs it delay after it is ready, and returns how
 // many ops of each goroutine it acknowledged.
-func runKVCrashChild(exe, dir string, cycle int, delay time.Duration) ([kvCrashG]int, error) {
-	var acked [kvCrashG]int
+func runKVCrashChild(exe, dir string, cycle int, delay time.Duration) ([kvCrashG + 1]int, error) {
+	var acked [kvCrashG + 1]int
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return acked, err
@@ -189,7 +249,7 @@ func runKVCrashChild(exe, dir string, cycle int, delay time.Duration) ([kvCrashG
 			case line == "ready":
 				close(ready)
 			case strings.HasPrefix(line, "ack "):
-				if _, err := fmt.Sscanf(line, "ack %d %d", &g, &n); err != nil || g < 0 || g >= kvCrashG || n != acked[g] {
+				if _, err := fmt.Sscanf(line, "ack %d %d", &g, &n); err != nil || g < 0 || g > kvCrashBatchG || n != acked[g] {
 					bad = fmt.Errorf("bad line %q", line)
 					continue
 				}
@@ -256,5 +316,18 @@ func TestKVCrashLoopChild(t *testing.T) {
 			}
 		}()
 	}
+	go func() {
+		for n := 0; ; n++ {
+			b := s.NewBatch()
+			for j, v := range kvCrashBatch(cycle, n) {
+				b.Put([]byte(kvCrashBatchKey(j)), v)
+			}
+			if err := s.Apply(b); err != nil {
+				say("err %d %d %s", kvCrashBatchG, n, strings.ReplaceAll(err.Error(), "\n", " "))
+				return
+			}
+			say("ack %d %d", kvCrashBatchG, n)
+		}
+	}()
 	select {}
 }

@@ -36,6 +36,15 @@ var (
 	ErrInvalidOptions = errors.New("kv: invalid options")
 	// ErrEmptyKey reports a write or read with an empty key.
 	ErrEmptyKey = errors.New("kv: empty key")
+	// ErrConflict reports a transaction that cannot commit (or read) consistently: a key
+	// it wrote (with TxnOptions.Serializable, also a key it read or scanned) was written
+	// by another commit after it began. Nothing of it was applied; run it again. The
+	// engine's isledb.ErrConflict stays wrapped, so errors.Is matches either.
+	ErrConflict = errors.New("kv: transaction conflict")
+	// ErrTxnDone reports use of a transaction after Commit or Rollback.
+	ErrTxnDone = errors.New("kv: transaction already committed or rolled back")
+	// ErrSnapshotClosed reports a read of a Snapshot after its Close.
+	ErrSnapshotClosed = errors.New("kv: snapshot is closed")
 )
 
 // OptionsError lists every violation Validate found. It matches ErrInvalidOptions.
@@ -54,7 +63,7 @@ func (e *OptionsError) Is(target error) bool { return target == ErrInvalidOption
 
 // translate wraps an engine error with the store's sentinels: corruption becomes
 // ErrCorruptedData (and ErrChecksumMismatch when a checksum failed), a closed engine
-// ErrStoreClosed. The engine error stays wrapped.
+// ErrStoreClosed, a transaction conflict ErrConflict. The engine error stays wrapped.
 func translate(op string, err error) error {
 	if err == nil {
 		return nil
@@ -69,6 +78,10 @@ func translate(op string, err error) error {
 		return fmt.Errorf("kv: %s: %w: %w", op, ErrStoreClosed, err)
 	case errors.Is(err, isledb.ErrEmptyKey):
 		return fmt.Errorf("kv: %s: %w: %w", op, ErrEmptyKey, err)
+	case errors.Is(err, isledb.ErrConflict):
+		return fmt.Errorf("kv: %s: %w: %w", op, ErrConflict, err)
+	case errors.Is(err, isledb.ErrTxnDone):
+		return fmt.Errorf("kv: %s: %w: %w", op, ErrTxnDone, err)
 	}
 	return fmt.Errorf("kv: %s: %w", op, err)
 }

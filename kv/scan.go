@@ -12,8 +12,9 @@ import (
 // value; deleted keys are skipped. Return false from fn to stop. key and value.Bytes are
 // valid only during the call (copy them to keep them). fn may call the store's methods,
 // except Close.
-// The scan sees every write acknowledged before it started; writes made during it may or
-// may not be seen.
+// The scan sees the store as it was at one instant after it started: every write
+// acknowledged before it started, and each batch or transaction commit whole or not at
+// all; writes made during it may or may not be seen.
 func (s *Store) ScanPrefix(prefix []byte, fn func(key []byte, value Value) bool) error {
 	return s.scan("scan prefix", prefix, prefixEnd(prefix), prefix, fn)
 }
@@ -41,7 +42,7 @@ func prefixEnd(prefix []byte) []byte {
 }
 
 // scan merges the writer's unflushed writes in [start, end) with the reader's view of the
-// manifest: on an equal key the unflushed write is the newer.
+// manifest at the same instant (view): on an equal key the unflushed write is the newer.
 func (s *Store) scan(op string, start, end, prefix []byte, fn func(key []byte, value Value) bool) error {
 	if err := s.enter(); err != nil {
 		return err
@@ -50,18 +51,22 @@ func (s *Store) scan(op string, start, end, prefix []byte, fn func(key []byte, v
 	s.stats.scans.Add(1)
 	// Engine bounds are inclusive: take end as the upper bound and skip the key equal to
 	// it.
-	unflushed, flushed, err := s.w.ScanUnflushed(start, end)
-	if err != nil {
-		return translate(op, err)
-	}
-	r, err := s.readerFor(flushed)
+	unflushed, snap, err := s.view(op, start, end)
 	if err != nil {
 		return err
 	}
-	it, err := r.NewIterator(context.Background(), isledb.IteratorOptions{MinKey: start, MaxKey: end})
+	it, err := snap.NewIterator(context.Background(), isledb.IteratorOptions{MinKey: start, MaxKey: end})
+	_ = snap.Close() // the iterator keeps working until it is closed
 	if err != nil {
 		return translate(op, err)
 	}
+	return mergeScan(op, unflushed, it, end, prefix, fn)
+}
+
+// mergeScan calls fn for every live key of unflushed (newest writes, in key order) merged
+// with it, up to end (exclusive) and within prefix: on an equal key the unflushed write is
+// the newer. It closes it.
+func mergeScan(op string, unflushed []isledb.UnflushedEntry, it *isledb.Iterator, end, prefix []byte, fn func(key []byte, value Value) bool) error {
 	inRange := func(k []byte) bool {
 		return (end == nil || bytes.Compare(k, end) < 0) && (prefix == nil || bytes.HasPrefix(k, prefix))
 	}

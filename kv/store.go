@@ -16,14 +16,15 @@ import (
 
 // The layout of a store's directory.
 const (
-	lockFile   = "LOCK"  // the exclusive lock (lock_unix.go)
-	formatFile = "KV"    // the format marker, formatMarker
-	dataDir    = "data"  // the engine's file bucket: manifest, SSTs, blobs
-	walDir     = "wal"   // the writer's write-ahead log
-	cacheDir   = "cache" // the reader's disk cache (blob values)
-	bucketName = "kv"    // the bucket prefix inside dataDir
-	ownerID    = "kv"    // the writer's and compactor's fence owner
-	formatLine = "isledb-kv 1\n"
+	lockFile    = "LOCK"  // the exclusive lock (lock_unix.go)
+	formatFile  = "KV"    // the format marker, formatMarker
+	dataDir     = "data"  // the engine's file bucket: manifest, SSTs, blobs
+	walDir      = "wal"   // the writer's write-ahead log
+	cacheDir    = "cache" // the reader's disk cache (blob values)
+	txnCacheDir = "txn"   // in cacheDir: the transactions' reader's disk cache
+	bucketName  = "kv"    // the bucket prefix inside dataDir
+	ownerID     = "kv"    // the writer's and compactor's fence owner
+	formatLine  = "isledb-kv 1\n"
 )
 
 // Store is a typed key-value store on a local directory, built on the isledb engine: a
@@ -153,6 +154,12 @@ func writerOptions(o Options) isledb.WriterOptions {
 	if o.DisableBloomFilter {
 		wo.BloomBitsPerKey = -1
 	}
+	// Transactions read through a reader of their own (opened by the first Begin): the
+	// store's reader settings, with its caches in Dir/cache/txn (and a block cache of
+	// its own of BlockCacheSize).
+	tr := readerOptions(o)
+	tr.CacheDir = filepath.Join(o.Dir, cacheDir, txnCacheDir)
+	wo.TxnReader = &tr
 	if o.WALSyncMode == WALSyncNone {
 		wo.WALSyncMode = wal.SyncAsync
 	}

@@ -23,6 +23,12 @@ func (s *Store) PutBytes(key []byte, value []byte) error { return s.Put(key, Byt
 // ErrTypeMismatch naming both types (or ErrKeyNotFound).
 func (s *Store) getTyped(key []byte, want ValueType) (Value, error) {
 	v, err := s.Get(key)
+	return checkType(key, want, v, err)
+}
+
+// checkType returns v, the result of a Get of key, if it has type want (or err if the Get
+// failed), else an error matching ErrTypeMismatch naming both types.
+func checkType(key []byte, want ValueType, v Value, err error) (Value, error) {
 	if err != nil {
 		return Value{}, err
 	}

@@ -109,6 +109,7 @@ var (
 	_ Refresher      = (*isleEngine)(nil)
 	_ RequestCounter = (*isleEngine)(nil)
 	_ Tailer         = (*isleEngine)(nil)
+	_ Transactor     = (*isleEngine)(nil)
 )
 
 func openIsle(ctx context.Context, store *blobstore.Store, o IsleDBOptions, cacheDir string) (*isleEngine, error) {
@@ -152,6 +153,37 @@ func (e *isleEngine) Put(key, value []byte) error {
 		}
 		time.Sleep(100 * time.Microsecond) // the flush queue is full: let it drain
 	}
+}
+
+// ReadModifyWrite implements Transactor with a snapshot-isolation transaction of the
+// writer (Writer.Begin); a Commit refused for backpressure is retried once the flush queue
+// drains.
+func (e *isleEngine) ReadModifyWrite(key, value []byte) (bool, error) {
+	x, err := e.w.Begin(e.ctx)
+	if err != nil {
+		return false, err
+	}
+	defer x.Rollback()
+	if _, _, err := x.Get(e.ctx, key); err != nil {
+		return errors.Is(err, isledb.ErrConflict), ignoreConflict(err)
+	}
+	if err := x.Put(key, value); err != nil {
+		return false, err
+	}
+	for {
+		err := x.Commit(e.ctx)
+		if !errors.Is(err, isledb.ErrBackpressure) {
+			return errors.Is(err, isledb.ErrConflict), ignoreConflict(err)
+		}
+		time.Sleep(100 * time.Microsecond) // the flush queue is full: let it drain
+	}
+}
+
+func ignoreConflict(err error) error {
+	if errors.Is(err, isledb.ErrConflict) {
+		return nil
+	}
+	return err
 }
 
 func (e *isleEngine) Get(key []byte) (bool, error) {

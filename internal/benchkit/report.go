@@ -39,6 +39,10 @@ type Result struct {
 	// CostPerMillionOps is the request cost of a million such operations at S3 Standard
 	// list prices, in US dollars.
 	CostPerMillionOps *float64 `json:"cost_usd_per_million_ops,omitempty"`
+	// The transaction workloads (TxnWorkloads) only: Ops counts the commits, Attempts the
+	// transactions run, ConflictsPerTxn the share of them refused with a conflict.
+	Attempts        int64    `json:"txn_attempts,omitempty"`
+	ConflictsPerTxn *float64 `json:"conflicts_per_txn,omitempty"`
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

@@ -30,17 +30,22 @@ var Workloads = []string{FillSeq, FillRandom, ReadRandom, ReadMissing, Scan, Rea
 
 // Config sizes a run.
 type Config struct {
-	Keys        int      // keys in the data set. Default: 100,000
-	KeySize     int      // bytes per key, at least 8. Default: 16
-	ValueSize   int      // bytes per value (about half compressible). Default: 100
-	Reads       int      // Gets of readrandom and readmissing. Default: Keys/2
-	ColdReads   int      // Gets of readrandom-cold. Default: min(Reads, 2,000)
-	Scans       int      // scans of the scan workload. Default: max(Keys/100, 100)
-	ScanLength  int      // keys per scan. Default: 100
-	TailSamples int      // writes timed by tail. Default: 100
-	Concurrency int      // goroutines issuing operations. Default: 1
-	Workloads   []string // which to run, by name. Default: all
-	Seed        uint64   // seeds every random choice. Default: 1
+	Keys        int // keys in the data set. Default: 100,000
+	KeySize     int // bytes per key, at least 8. Default: 16
+	ValueSize   int // bytes per value (about half compressible). Default: 100
+	Reads       int // Gets of readrandom and readmissing. Default: Keys/2
+	ColdReads   int // Gets of readrandom-cold. Default: min(Reads, 2,000)
+	Scans       int // scans of the scan workload. Default: max(Keys/100, 100)
+	ScanLength  int // keys per scan. Default: 100
+	TailSamples int // writes timed by tail. Default: 100
+	Concurrency int // goroutines issuing operations. Default: 1
+	// Txns is the transactions each transaction workload (TxnWorkloads) runs. Default:
+	// min(Keys, 20,000).
+	Txns int
+	// TxnConcurrency is the goroutines running them. Default: 8
+	TxnConcurrency int
+	Workloads      []string // which to run, by name (Workloads and TxnWorkloads). Default: Workloads
+	Seed           uint64   // seeds every random choice. Default: 1
 	// Progress, when set, is called at the start of each workload with its name and
 	// operation count, and returns a function called with the number done (now and then,
 	// and once with the total at the end).
@@ -83,6 +88,12 @@ func (c *Config) EnsureDefaults() {
 	if c.Concurrency == 0 {
 		c.Concurrency = 1
 	}
+	if c.Txns == 0 {
+		c.Txns = min(c.Keys, 20_000)
+	}
+	if c.TxnConcurrency == 0 {
+		c.TxnConcurrency = 8
+	}
 	if len(c.Workloads) == 0 {
 		c.Workloads = slices.Clone(Workloads)
 	}
@@ -109,9 +120,15 @@ func (c Config) Validate() error {
 	if c.Concurrency < 1 || c.Concurrency > 1024 {
 		errs = append(errs, fmt.Errorf("Concurrency %d: want 1 to 1024", c.Concurrency))
 	}
+	if c.Txns < 0 {
+		errs = append(errs, fmt.Errorf("Txns %d: must not be negative", c.Txns))
+	}
+	if c.TxnConcurrency < 1 || c.TxnConcurrency > 1024 {
+		errs = append(errs, fmt.Errorf("TxnConcurrency %d: want 1 to 1024", c.TxnConcurrency))
+	}
 	for _, w := range c.Workloads {
-		if !slices.Contains(Workloads, w) {
-			errs = append(errs, fmt.Errorf("unknown workload %q (want one of %v)", w, Workloads))
+		if !slices.Contains(Workloads, w) && !slices.Contains(TxnWorkloads, w) {
+			errs = append(errs, fmt.Errorf("unknown workload %q (want one of %v or %v)", w, Workloads, TxnWorkloads))
 		}
 	}
 	return errors.Join(errs...)
@@ -240,7 +257,7 @@ func runOps(ctx context.Context, n, conc int, progress func(int), fn func(w, i i
 // Run runs cfg's workloads against instances opened by op and returns one Result per
 // workload run. fillseq gets an instance of its own; the others share one loaded by
 // fillrandom (run untimed when not asked for). tail is skipped for engines that are not
-// Tailers.
+// Tailers, the transaction workloads for engines that are not Transactors.
 func Run(ctx context.Context, cfg Config, op Opener) ([]Result, error) {
 	cfg.EnsureDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -279,7 +296,7 @@ func Run(ctx context.Context, cfg Config, op Opener) ([]Result, error) {
 	if want(FillRandom) {
 		out = append(out, res)
 	}
-	for _, w := range Workloads[2:] {
+	for _, w := range append(slices.Clone(Workloads[2:]), TxnWorkloads...) {
 		if !want(w) {
 			continue
 		}
@@ -311,6 +328,12 @@ func Run(ctx context.Context, cfg Config, op Opener) ([]Result, error) {
 				continue
 			}
 			res, err = r.tail(ctx, e, t)
+		case Txn0, Txn10, Txn50:
+			t, ok := e.(Transactor)
+			if !ok {
+				continue
+			}
+			res, err = r.txns(ctx, e, t, w)
 		}
 		if err != nil {
 			return out, fmt.Errorf("%s: %w", w, err)

@@ -65,6 +65,31 @@ func kvOpener(root string, po peerOptions) benchkit.Opener {
 }
 
 func (e *kvEngine) Put(k, v []byte) error { return e.s.PutBytes(k, v) }
+
+// ReadModifyWrite implements benchkit.Transactor with a kv transaction (Store.Begin,
+// snapshot isolation); kv.ErrConflict is the conflict.
+func (e *kvEngine) ReadModifyWrite(k, v []byte) (bool, error) {
+	x, err := e.s.Begin()
+	if err != nil {
+		return false, err
+	}
+	defer x.Rollback()
+	if _, err := x.GetBytes(k); err != nil && !isNotFound(err) {
+		return errors.Is(err, kv.ErrConflict), ignoreKVConflict(err)
+	}
+	if err := x.PutBytes(k, v); err != nil {
+		return false, err
+	}
+	err = x.Commit()
+	return errors.Is(err, kv.ErrConflict), ignoreKVConflict(err)
+}
+
+func ignoreKVConflict(err error) error {
+	if errors.Is(err, kv.ErrConflict) {
+		return nil
+	}
+	return err
+}
 func (e *kvEngine) Get(k []byte) (bool, error) {
 	_, err := e.s.GetBytes(k)
 	if err == nil {

@@ -17,6 +17,15 @@
 // WALSyncPerBatch, IsleDB with a WAL in strict mode). readrandom-cold closes and reopens
 // the engine (IsleDB: a new reader with empty caches); the OS page cache stays warm for
 // every engine, so it measures an empty process cache, not a cold disk.
+//
+// The transaction workloads (-workloads txn0,txn10,txn50, not in the default list) run
+// read-modify-write transactions from -txn-concurrency goroutines, 0%, 10% or 50% of
+// them on one hot key, on the engines with optimistic transactions: IsleDB
+// (Writer.Begin), kv (Store.Begin) and Badger (NewTransaction, ErrConflict); Pebble and
+// goleveldb have none and skip them. They print commits/s, conflicts per transaction and
+// the attempt latency, with ratios vs -txn-peer (default badger):
+//
+//	cd bench && go run ./cmd/peerbench -engines isledb,kv,badger -workloads txn0,txn10,txn50 -keys 50000
 package main
 
 import (
@@ -28,6 +37,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,6 +79,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	scans := fs.Int("scans", 0, "100-key scans (default max(keys/100, 100))")
 	tailSamples := fs.Int("tail-samples", 50, "writes timed by tail (IsleDB only)")
 	conc := fs.Int("concurrency", 1, "goroutines issuing operations")
+	txns := fs.Int("txns", 0, "transactions per transaction workload (default min(keys, 20000))")
+	txnConc := fs.Int("txn-concurrency", 8, "goroutines of the transaction workloads")
+	txnPeer := fs.String("txn-peer", "badger", "the engine the transaction table compares every engine with")
 	workloads := fs.String("workloads", strings.Join(benchkit.Workloads, ","), "comma-separated workloads")
 	engines := fs.String("engines", "isledb,pebble,badger,goleveldb", "comma-separated engines")
 	dir := fs.String("dir", "", "where the data goes (default: a temporary directory, removed)")
@@ -97,7 +110,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unknown -profile %q", *profile)
 	}
 	cfg := benchkit.Config{Keys: *keys, KeySize: *keySize, ValueSize: *valueSize, Reads: *reads,
-		ColdReads: *coldReads, Scans: *scans, TailSamples: *tailSamples, Concurrency: *conc}
+		ColdReads: *coldReads, Scans: *scans, TailSamples: *tailSamples, Concurrency: *conc,
+		Txns: *txns, TxnConcurrency: *txnConc}
 	for _, w := range strings.Split(*workloads, ",") {
 		if w = strings.TrimSpace(w); w != "" {
 			cfg.Workloads = append(cfg.Workloads, w)
@@ -124,6 +138,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		cfg.Keys, cfg.KeySize, cfg.ValueSize, cfg.Concurrency, *memtable>>20, *cache>>20, runtime.NumCPU(), benchkit.ThisMachine().LoadAvg)
 	ctx := context.Background()
 	var all []benchkit.Result
+	var noTxn []string // engines asked to run a transaction workload they cannot
 	for _, name := range strings.Split(*engines, ",") {
 		name = strings.TrimSpace(name)
 		edir := filepath.Join(root, name)
@@ -147,6 +162,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		default:
 			return fmt.Errorf("unknown engine %q (want isledb, pebble, badger, goleveldb or kv)", name)
 		}
+		if wantsTxn(cfg.Workloads) && (name == "pebble" || name == "goleveldb") {
+			noTxn = append(noTxn, name)
+		}
 		runtime.GC()
 		res, err := benchkit.Run(ctx, cfg, op)
 		cleanup()
@@ -159,6 +177,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout)
 	if err := benchkit.WriteTable(stdout, all); err != nil {
 		return err
+	}
+	if wantsTxn(cfg.Workloads) {
+		fmt.Fprintf(stdout, "\ntransactions (commits/s; conflicts per transaction attempted; latency of an attempt, Begin to Commit; %d goroutines):\n", cfg.TxnConcurrency)
+		if err := benchkit.WriteTxnTable(stdout, all, *txnPeer, false); err != nil {
+			return err
+		}
+		if len(noTxn) > 0 {
+			fmt.Fprintf(stdout, "skipped for %s: no optimistic transactions\n", strings.Join(noTxn, ", "))
+		}
 	}
 	if hwm := peakRSS(); hwm != "" {
 		fmt.Fprintf(stdout, "\npeak RSS of the process (VmHWM, every engine run so far): %s; load %s\n", hwm, benchkit.ThisMachine().LoadAvg)
@@ -180,7 +207,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 			}
 			fmt.Fprintln(w, "\nRatios isledb/peer (ops/s above 1: IsleDB faster; p99 above 1: IsleDB's tail slower):")
 			fmt.Fprintln(w)
-			return benchkit.WriteRatios(w, ratios, *base, true)
+			if err := benchkit.WriteRatios(w, ratios, *base, true); err != nil {
+				return err
+			}
+			if !wantsTxn(cfg.Workloads) {
+				return nil
+			}
+			fmt.Fprintf(w, "\nTransactions (commits/s; conflicts per transaction attempted; latency of an attempt, Begin to Commit; %d goroutines):\n\n", cfg.TxnConcurrency)
+			return benchkit.WriteTxnTable(w, all, *txnPeer, true)
 		}))
 	}
 	if *svgPath != "" {
@@ -188,6 +222,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 		errs = append(errs, writeFile(*svgPath, func(w io.Writer) error { return benchkit.WriteSVG(w, title, all) }))
 	}
 	return errors.Join(errs...)
+}
+
+// wantsTxn reports whether workloads name a transaction workload.
+func wantsTxn(workloads []string) bool {
+	for _, w := range workloads {
+		if slices.Contains(benchkit.TxnWorkloads, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // peakRSS returns the process's peak resident set (VmHWM in /proc/self/status), or "" off

@@ -132,6 +132,33 @@ func (e *badgerEngine) Put(k, v []byte) error {
 		return txn.Set(k, v)
 	})
 }
+
+// ReadModifyWrite implements benchkit.Transactor with a Badger read-write transaction
+// (NewTransaction, Get, Set, Commit): Badger checks the keys a transaction read at Commit
+// and refuses it with badger.ErrConflict if another commit wrote one after it began.
+func (e *badgerEngine) ReadModifyWrite(k, v []byte) (bool, error) {
+	txn := e.db.NewTransaction(true)
+	defer txn.Discard()
+	item, err := txn.Get(k)
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+	case err != nil:
+		return false, err
+	default:
+		if err := item.Value(func([]byte) error { return nil }); err != nil {
+			return false, err
+		}
+	}
+	if err := txn.Set(k, v); err != nil {
+		return false, err
+	}
+	err = txn.Commit()
+	if errors.Is(err, badger.ErrConflict) {
+		return true, nil
+	}
+	return false, err
+}
+
 func (e *badgerEngine) Get(k []byte) (bool, error) {
 	found := false
 	err := e.db.View(func(txn *badger.Txn) error {
