@@ -355,4 +355,3 @@ func (r *RetentionCompactor) Stats() RetentionCompactorStats {
 	r.statsMu.Unlock()
 	return s
 }
-

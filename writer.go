@@ -728,4 +728,3 @@ func forEachBlob(blobs []pendingBlob, fn func(pendingBlob) error) error {
 	close(errc)
 	return <-errc // nil when the channel is empty
 }
-

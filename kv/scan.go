@@ -42,7 +42,9 @@ func prefixEnd(prefix []byte) []byte {
 }
 
 // scan merges the writer's unflushed writes in [start, end) with the reader's view of the
-// manifest at the same instant (view): on an equal key the unflushed write is the newer.
+// manifest at the same instant (liveView): on an equal key the unflushed write is the
+// newer. The unflushed writes are read in place, so a short scan costs the same whatever
+// the memtables hold.
 func (s *Store) scan(op string, start, end, prefix []byte, fn func(key []byte, value Value) bool) error {
 	if err := s.enter(); err != nil {
 		return err
@@ -51,10 +53,11 @@ func (s *Store) scan(op string, start, end, prefix []byte, fn func(key []byte, v
 	s.stats.scans.Add(1)
 	// Engine bounds are inclusive: take end as the upper bound and skip the key equal to
 	// it.
-	unflushed, snap, err := s.view(op, start, end)
+	unflushed, snap, err := s.liveView(op, start, end)
 	if err != nil {
 		return err
 	}
+	defer unflushed.Close()
 	it, err := snap.NewIterator(context.Background(), isledb.IteratorOptions{MinKey: start, MaxKey: end})
 	_ = snap.Close() // the iterator keeps working until it is closed
 	if err != nil {
@@ -63,10 +66,57 @@ func (s *Store) scan(op string, start, end, prefix []byte, fn func(key []byte, v
 	return mergeScan(op, unflushed, it, end, prefix, fn)
 }
 
+// liveView is view without the copy: the writer's unflushed writes in [start, end] as an
+// iterator pinning the memtables, and an engine snapshot of the same instant.
+func (s *Store) liveView(op string, start, end []byte) (*isledb.UnflushedIterator, *isledb.Snapshot, error) {
+	for {
+		u, err := s.w.NewUnflushedIterator(start, end)
+		if err != nil {
+			return nil, nil, translate(op, err)
+		}
+		r, err := s.readerFor(u.FlushedSeq())
+		if err != nil {
+			_ = u.Close()
+			return nil, nil, err
+		}
+		snap, err := r.Snapshot()
+		if err != nil {
+			_ = u.Close()
+			return nil, nil, translate(op, err)
+		}
+		if snap.Seq() <= u.Seq() {
+			return u, snap, nil
+		}
+		// A flush published writes made after the iterator's instant: take both again.
+		_ = snap.Close()
+		_ = u.Close()
+	}
+}
+
+// unflushedCursor is the newest unflushed write of each key, in key order: an
+// isledb.UnflushedIterator, or a snapshot's copy (sliceCursor).
+type unflushedCursor interface {
+	Next() bool
+	Key() []byte
+	Value() []byte
+	Deleted() bool
+}
+
+// sliceCursor walks a copied list of unflushed writes.
+type sliceCursor struct {
+	es []isledb.UnflushedEntry
+	i  int // the current entry is es[i-1]
+}
+
+func (c *sliceCursor) Next() bool    { c.i++; return c.i <= len(c.es) }
+func (c *sliceCursor) Key() []byte   { return c.es[c.i-1].Key }
+func (c *sliceCursor) Value() []byte { return c.es[c.i-1].Value }
+func (c *sliceCursor) Deleted() bool { return c.es[c.i-1].Deleted }
+
 // mergeScan calls fn for every live key of unflushed (newest writes, in key order) merged
 // with it, up to end (exclusive) and within prefix: on an equal key the unflushed write is
 // the newer. It closes it.
-func mergeScan(op string, unflushed []isledb.UnflushedEntry, it *isledb.Iterator, end, prefix []byte, fn func(key []byte, value Value) bool) error {
+func mergeScan(op string, unflushed unflushedCursor, it *isledb.Iterator, end, prefix []byte, fn func(key []byte, value Value) bool) error {
 	inRange := func(k []byte) bool {
 		return (end == nil || bytes.Compare(k, end) < 0) && (prefix == nil || bytes.HasPrefix(k, prefix))
 	}
@@ -77,7 +127,7 @@ func mergeScan(op string, unflushed []isledb.UnflushedEntry, it *isledb.Iterator
 		}
 		return fn(k, v), nil
 	}
-	i := 0
+	uOK := unflushed.Next()
 	itOK := it.Next()
 	var ferr error
 	for {
@@ -85,15 +135,14 @@ func mergeScan(op string, unflushed []isledb.UnflushedEntry, it *isledb.Iterator
 			key, raw []byte
 			deleted  bool
 			advance  bool // key and raw are the iterator's: move it on after the call
+			next     bool // key and raw are the cursor's: move it on after the call
 		)
 		switch {
-		case i < len(unflushed) && (!itOK || bytes.Compare(unflushed[i].Key, it.Key()) <= 0):
-			u := unflushed[i]
-			i++
-			if itOK && bytes.Equal(u.Key, it.Key()) {
+		case uOK && (!itOK || bytes.Compare(unflushed.Key(), it.Key()) <= 0):
+			if itOK && bytes.Equal(unflushed.Key(), it.Key()) {
 				itOK = it.Next() // shadowed by the unflushed write
 			}
-			key, raw, deleted = u.Key, u.Value, u.Deleted
+			key, raw, deleted, next = unflushed.Key(), unflushed.Value(), unflushed.Deleted(), true
 		case itOK:
 			key, raw, advance = it.Key(), it.Value(), true
 		}
@@ -112,6 +161,9 @@ func mergeScan(op string, unflushed []isledb.UnflushedEntry, it *isledb.Iterator
 		}
 		if advance {
 			itOK = it.Next()
+		}
+		if next {
+			uOK = unflushed.Next()
 		}
 	}
 	cerr := it.Close()

@@ -204,7 +204,7 @@ func (sn *Snapshot) scan(op string, start, end, prefix []byte, fn func(key []byt
 	if err != nil {
 		return translate(op, err)
 	}
-	return mergeScan(op, u[lo:max(lo, hi)], it, end, prefix, fn)
+	return mergeScan(op, &sliceCursor{es: u[lo:max(lo, hi)]}, it, end, prefix, fn)
 }
 
 // Close releases the snapshot. Later reads of it fail with ErrSnapshotClosed; Close is

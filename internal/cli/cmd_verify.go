@@ -275,7 +275,6 @@ func listIDs(ctx context.Context, s *blobstore.Store, dir string, idOf func(key 
 	return out, nil
 }
 
-
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
