@@ -16,9 +16,10 @@
 // are flushed as SSTs into the bucket (Dir/data), a Compactor merges them in the
 // background (CompactionStyle), and an isledb.Reader serves what is flushed, reading
 // SSTs by range straight from their files with a block cache. A read looks first in the
-// writer's memtables (Writer.GetUnflushed, Writer.ScanUnflushed), then in the reader at a
-// manifest version holding everything the writer has flushed, so a Get right after a Put
-// sees it. Values are stored in the encoding of docs/format.md ("kv value encoding").
+// writer's memtables (Writer.GetUnflushed; a scan reads them in place through
+// Writer.NewUnflushedIterator, so its cost does not grow with what they hold), then in the
+// reader at a manifest version holding everything the writer has flushed, so a Get right
+// after a Put sees it. Values are stored in the encoding of docs/format.md ("kv value encoding").
 //
 // # Batches, snapshots and transactions
 //
