@@ -25,19 +25,6 @@ type Change struct {
 	ExpiresAt time.Time
 }
 
-// ChangeOptions selects a change feed.
-type ChangeOptions struct {
-	// FromSeq is the first sequence number to deliver; 0 means from the beginning. To
-	// resume a feed, pass the last delivered Seq + 1.
-	FromSeq uint64
-	// MinKey and MaxKey restrict the feed to keys in [MinKey, MaxKey] (nil: unbounded).
-	MinKey []byte
-	MaxKey []byte
-	// PollInterval is how often TailChanges looks for new writes when no refresh wakes
-	// it. Default: the reader's RefreshInterval.
-	PollInterval time.Duration
-}
-
 // Changes calls handler with every write (put or delete) of the reader's manifest version
 // whose sequence number is at least opts.FromSeq, in sequence order, and returns the
 // sequence number to resume from (the newest sequence number of the version, plus one).

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/isledb/isledb/internal/base"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/isledb/isledb/blobstore"
 	"github.com/isledb/isledb/config"
+	"github.com/isledb/isledb/internal/base"
 	"github.com/isledb/isledb/internal/blobref"
 	"github.com/isledb/isledb/internal/testutil"
 	"github.com/isledb/isledb/manifest"

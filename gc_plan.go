@@ -3,10 +3,11 @@ package isledb
 import (
 	"context"
 	"fmt"
-	"github.com/isledb/isledb/internal/base"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/isledb/isledb/internal/base"
 )
 
 // GCPlan is what a garbage collection pass would do with the SST objects if it ran now:

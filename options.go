@@ -153,15 +153,7 @@ func (o *WriterOptions) EnsureDefaults() {
 	if o.FlushInterval == 0 {
 		o.FlushInterval = DefaultFlushInterval
 	}
-	if o.BloomBitsPerKey == 0 {
-		o.BloomBitsPerKey = DefaultBloomBitsPerKey
-	}
-	if o.BlockSize == 0 {
-		o.BlockSize = DefaultBlockSize
-	}
-	if o.Compression == "" {
-		o.Compression = DefaultCompression
-	}
+	ensureSSTBuildDefaults(&o.BloomBitsPerKey, &o.BlockSize, &o.Compression)
 	if o.MaxImmutableMemtables == 0 {
 		o.MaxImmutableMemtables = DefaultMaxImmutableMemtables
 	}
@@ -194,15 +186,7 @@ func (o WriterOptions) Validate() error {
 	if o.MemtableSize < MinMemtableSize || o.MemtableSize > 4<<30 {
 		errs = append(errs, fmt.Errorf("MemtableSize %d: want 1 KiB (MinMemtableSize) to 4 GiB", o.MemtableSize))
 	}
-	if o.BloomBitsPerKey > 64 {
-		errs = append(errs, fmt.Errorf("BloomBitsPerKey %d: want at most 64", o.BloomBitsPerKey))
-	}
-	if o.BlockSize < 256 || o.BlockSize > 16<<20 {
-		errs = append(errs, fmt.Errorf("BlockSize %d: want 256 B to 16 MiB", o.BlockSize))
-	}
-	if _, err := sstable.ParseCompression(o.Compression); err != nil {
-		errs = append(errs, fmt.Errorf("Compression %q: want none, snappy, zstd or lz4", o.Compression))
-	}
+	errs = append(errs, validateSSTBuild(o.BloomBitsPerKey, o.BlockSize, o.Compression)...)
 	if o.MaxImmutableMemtables < 1 || o.MaxImmutableMemtables > 1024 {
 		errs = append(errs, fmt.Errorf("MaxImmutableMemtables %d: want 1 to 1024", o.MaxImmutableMemtables))
 	}
@@ -408,4 +392,357 @@ type SSTCacheStats struct {
 func (s SSTCacheStats) String() string {
 	return fmt.Sprintf("disk: %d hits, %d misses, %d evictions, %d B; range opens %d; blocks: %d hits, %d misses, %d B; %d open",
 		s.DiskHits, s.DiskMisses, s.DiskEvictions, s.DiskBytes, s.RangeOpens, s.BlockHits, s.BlockMisses, s.BlockBytes, s.OpenReaders)
+}
+
+// CompactorOptions configures a Compactor. Zero fields take the defaults of
+// DefaultCompactorOptions, so the zero value behaves as DefaultCompactorOptions().
+type CompactorOptions struct {
+	// L0CompactionThreshold: once L0 holds this many SSTs, they are merged into a new sorted
+	// run (the newest run). At most max(L0CompactionThreshold, 32) L0 SSTs are merged by one
+	// job, the oldest; a cycle runs jobs until L0 is below the threshold. Default: 8.
+	L0CompactionThreshold int
+	// MinSources and MaxSources bound how many consecutive sorted runs one merge takes.
+	// Defaults: 4 and 8.
+	MinSources, MaxSources int
+	// Leveled, when Leveled.Enabled, replaces the merging of similar runs (MinSources,
+	// MaxSources, SizeThreshold) with leveled compaction (LeveledCompaction). Default: off.
+	Leveled LeveledCompaction
+	// SizeThreshold is the similarity rule for merging runs: a window of consecutive runs
+	// qualifies when its largest run is at most SizeThreshold times its smallest (by bytes).
+	// Of the qualifying windows, the one rewriting the fewest bytes per run removed is
+	// merged. Default: 4.
+	SizeThreshold int
+	// BloomBitsPerKey sizes the bloom filter of output SSTs. Default: 10. Negative: none.
+	BloomBitsPerKey int
+	// BlockSize is the target data block size of output SSTs. Default: 4 KiB.
+	BlockSize int
+	// Compression of output SST blocks: "none", "snappy", "zstd" or "lz4". Default: "snappy".
+	Compression string
+	// TargetSSTSize: an output SST is cut (between two keys) once it reaches about this
+	// size. The compactor holds up to two output SSTs in memory (one being built, one being
+	// uploaded). Default: 64 MiB.
+	TargetSSTSize int64
+	// ValidateSSTChecksum checks the SHA-256 of every input SST, as it is streamed, against
+	// the manifest; a mismatch fails the compaction (nothing is published). Every block is
+	// checked by its own CRC regardless. This is the seed API's switch: validation is on
+	// unless DisableSSTChecksum is set, so the zero value is the safe one, and this field is
+	// kept for code written against the seed API (setting it changes nothing).
+	ValidateSSTChecksum bool
+	// DisableSSTChecksum turns the SHA-256 check of input SSTs off (block CRCs are still
+	// checked). Default: false (validated).
+	DisableSSTChecksum bool
+	// SSTHashVerifier, when set, checks every input SST's signature; unsigned inputs fail
+	// the compaction.
+	SSTHashVerifier SSTHashVerifier
+	// CheckInterval is how often the background loop (Start) runs a compaction cycle.
+	// Default: 5s.
+	CheckInterval time.Duration
+	// OnCompactionStart is called (on the compacting goroutine) before each job. Default:
+	// nothing.
+	OnCompactionStart func(CompactionJob)
+	// OnCompactionEnd is called after each job with its outcome; OutputRun is set if the job
+	// was published. Default: nothing.
+	OnCompactionEnd func(CompactionJob, error)
+	// OwnerID names this compactor in its fence claim. Default: "<hostname>-<pid>".
+	OwnerID string
+	// GCMarkStorage keeps the pending delete marks and GC checkpoint. Default: the DB's
+	// (DBOptions.GCMarkStorage, else the bucket). With BlobGC enabled it must be the
+	// storage the writers' DB uses: writers protect the blobs they reuse through it.
+	GCMarkStorage manifest.GCMarkStorage
+
+	// Signer, when set, signs every output SST (needed when readers verify signatures).
+	Signer SSTHashSigner
+	// GCGracePeriod is how long an SST removed from the manifest, or an orphan SST, stays in
+	// the bucket before it is deleted, so that readers on an older manifest keep working.
+	// It must exceed how long any reader may go without Refresh, and how long a flush may
+	// take between uploading its SST and appending it to the manifest. Default: 10 min.
+	GCGracePeriod time.Duration
+	// GCInterval is how often a compaction cycle that compacted nothing runs a GC pass (a
+	// cycle that compacted always runs one). Default: 1 min.
+	GCInterval time.Duration
+	// BlobGC enables the deletion of blobs no SST references (docs/compaction.md). Default:
+	// disabled; when enabled, Interval defaults to 1h and MinAge to 24h. MinAge must be at
+	// least GCGracePeriod. Writers take part in blob GC through GCMarkStorage, which must
+	// be the one the writers' DB uses.
+	BlobGC config.BlobGCOptions
+	// Logger receives errors of the background loop, and warnings about GC state found
+	// damaged, set aside and rebuilt (docs/compaction.md). Default: discard.
+	Logger *slog.Logger
+	// Metrics, when set, receives the compactor's Prometheus metrics (NewCompactorMetrics,
+	// DefaultCompactorMetrics). Default: nil, no metrics.
+	Metrics *CompactorMetrics
+
+	// clock, when set, is the time source of garbage collection (grace periods, GCInterval,
+	// blob GC's interval and MinAge) in place of time.Now: a test hook, so that tests and
+	// the simulator check GC against a fake clock, never against wall-clock timing.
+	clock func() time.Time
+}
+
+// The defaults of CompactorOptions.
+const (
+	DefaultL0CompactionThreshold = 8
+	DefaultMinSources            = 4
+	DefaultMaxSources            = 8
+	DefaultSizeThreshold         = 4
+	DefaultTargetSSTSize         = 64 << 20
+	DefaultCompactorInterval     = 5 * time.Second
+)
+
+// DefaultCompactorOptions returns the defaults documented on each field, with
+// ValidateSSTChecksum on.
+func DefaultCompactorOptions() CompactorOptions {
+	o := CompactorOptions{ValidateSSTChecksum: true}
+	o.EnsureDefaults()
+	return o
+}
+
+// EnsureDefaults sets every zero field to its default.
+func (o *CompactorOptions) EnsureDefaults() {
+	if o.L0CompactionThreshold == 0 {
+		o.L0CompactionThreshold = DefaultL0CompactionThreshold
+	}
+	if o.MinSources == 0 {
+		o.MinSources = DefaultMinSources
+	}
+	if o.MaxSources == 0 {
+		o.MaxSources = max(DefaultMaxSources, o.MinSources)
+	}
+	if o.SizeThreshold == 0 {
+		o.SizeThreshold = DefaultSizeThreshold
+	}
+	ensureSSTBuildDefaults(&o.BloomBitsPerKey, &o.BlockSize, &o.Compression)
+	if o.TargetSSTSize == 0 {
+		o.TargetSSTSize = DefaultTargetSSTSize
+	}
+	if o.CheckInterval == 0 {
+		o.CheckInterval = DefaultCompactorInterval
+	}
+	if o.OnCompactionStart == nil {
+		o.OnCompactionStart = func(CompactionJob) {}
+	}
+	if o.OnCompactionEnd == nil {
+		o.OnCompactionEnd = func(CompactionJob, error) {}
+	}
+	if o.OwnerID == "" {
+		o.OwnerID = defaultOwnerID()
+	}
+	o.Leveled.ensureDefaults()
+	ensureGCDefaults(&o.GCGracePeriod, &o.GCInterval, &o.BlobGC, &o.Logger)
+}
+
+func ensureGCDefaults(grace, interval *time.Duration, blob *config.BlobGCOptions, logger **slog.Logger) {
+	if *grace == 0 {
+		*grace = DefaultGCGracePeriod
+	}
+	if *interval == 0 {
+		*interval = DefaultGCInterval
+	}
+	if blob.Interval == 0 {
+		blob.Interval = config.DefaultBlobGCInterval
+	}
+	if blob.MinAge == 0 {
+		blob.MinAge = config.DefaultGCMinAge
+	}
+	if *logger == nil {
+		*logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+func validateGC(grace, interval time.Duration, blob config.BlobGCOptions) []error {
+	var errs []error
+	if grace < 0 || interval < 0 {
+		errs = append(errs, fmt.Errorf("GCGracePeriod %v and GCInterval %v must not be negative", grace, interval))
+	}
+	if blob.Interval < 0 || blob.MinAge < 0 {
+		errs = append(errs, fmt.Errorf("BlobGC Interval %v and MinAge %v must not be negative", blob.Interval, blob.MinAge))
+	}
+	if blob.Enabled && blob.MinAge < grace {
+		// Blob GC assumes a flush attempt uploads its SST within MinAge of writing (or
+		// taking back) its blobs; with MinAge >= GCGracePeriod that follows from the grace
+		// period's own assumption about flushes (blobgc.go).
+		errs = append(errs, fmt.Errorf("BlobGC MinAge %v: want at least GCGracePeriod %v", blob.MinAge, grace))
+	}
+	return errs
+}
+
+// Validate reports every invalid field at once, wrapping ErrInvalidOptions.
+func (o CompactorOptions) Validate() error {
+	var errs []error
+	if o.L0CompactionThreshold < 1 {
+		errs = append(errs, fmt.Errorf("L0CompactionThreshold %d: want at least 1", o.L0CompactionThreshold))
+	}
+	if o.MinSources < 2 || o.MaxSources < o.MinSources || o.MaxSources > 256 {
+		errs = append(errs, fmt.Errorf("MinSources %d, MaxSources %d: want 2 <= MinSources <= MaxSources <= 256", o.MinSources, o.MaxSources))
+	}
+	if o.SizeThreshold < 1 {
+		errs = append(errs, fmt.Errorf("SizeThreshold %d: want at least 1", o.SizeThreshold))
+	}
+	errs = append(errs, validateSSTBuild(o.BloomBitsPerKey, o.BlockSize, o.Compression)...)
+	if o.TargetSSTSize < 1<<10 || o.TargetSSTSize > 4<<30 {
+		errs = append(errs, fmt.Errorf("TargetSSTSize %d: want 1 KiB to 4 GiB", o.TargetSSTSize))
+	}
+	if o.CheckInterval <= 0 {
+		errs = append(errs, fmt.Errorf("CheckInterval %v: want more than 0", o.CheckInterval))
+	}
+	errs = append(errs, o.Leveled.validate()...)
+	errs = append(errs, validateGC(o.GCGracePeriod, o.GCInterval, o.BlobGC)...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidOptions, errors.Join(errs...))
+}
+
+// RetentionCompactorOptions configures a RetentionCompactor. Zero fields take the defaults
+// of DefaultRetentionCompactorOptions.
+type RetentionCompactorOptions struct {
+	// Mode is the policy. Default: CompactByAge.
+	Mode RetentionCompactorMode
+	// RetentionPeriod is how long data is kept. Default: 7 days.
+	RetentionPeriod time.Duration
+	// RetentionCount is how many of the newest SSTs CompactByAge always keeps; CompactByTime
+	// Window keeps max(1, RetentionCount/10) newest segments. Default: 10.
+	RetentionCount int
+	// CheckInterval is how often the background loop (Start) runs a cleanup. Default: 1 min.
+	CheckInterval time.Duration
+	// SegmentDuration is the width of a CompactByTimeWindow segment. Default: 1 hour.
+	SegmentDuration time.Duration
+	// OnCleanup is called after every successful cleanup. Default: nothing.
+	OnCleanup func(CleanupStats)
+	// OnCleanupError is called with every failed cleanup. Default: nothing.
+	OnCleanupError func(error)
+	// GCMarkStorage keeps the pending delete marks and GC checkpoint. Default: the DB's.
+	// With BlobGC enabled it must be the storage the writers' DB uses.
+	GCMarkStorage manifest.GCMarkStorage
+
+	// OwnerID names this compactor in its fence claim. Default: "<hostname>-<pid>".
+	OwnerID string
+	// GCGracePeriod is how long a deleted SST stays in the bucket for readers on older
+	// manifests (see CompactorOptions.GCGracePeriod). Default: 10 min.
+	GCGracePeriod time.Duration
+	// GCInterval is how often a cleanup that deleted nothing runs a GC pass. Default: 1 min.
+	GCInterval time.Duration
+	// BlobGC enables blob garbage collection (see CompactorOptions.BlobGC; MinAge must be
+	// at least GCGracePeriod). Default: off.
+	BlobGC config.BlobGCOptions
+	// Logger receives errors of the background loop, and warnings about GC state found
+	// damaged, set aside and rebuilt (docs/compaction.md). Default: discard.
+	Logger *slog.Logger
+
+	// clock: see CompactorOptions.clock (GC only: the retention policy reads time.Now).
+	clock func() time.Time
+}
+
+// The defaults of RetentionCompactorOptions.
+const (
+	DefaultRetentionPeriod        = 7 * 24 * time.Hour
+	DefaultRetentionCount         = 10
+	DefaultRetentionCheckInterval = time.Minute
+	DefaultSegmentDuration        = time.Hour
+)
+
+// DefaultRetentionCompactorOptions returns the defaults documented on each field.
+func DefaultRetentionCompactorOptions() RetentionCompactorOptions {
+	var o RetentionCompactorOptions
+	o.EnsureDefaults()
+	return o
+}
+
+// EnsureDefaults sets every zero field to its default.
+func (o *RetentionCompactorOptions) EnsureDefaults() {
+	if o.RetentionPeriod == 0 {
+		o.RetentionPeriod = DefaultRetentionPeriod
+	}
+	if o.RetentionCount == 0 {
+		o.RetentionCount = DefaultRetentionCount
+	}
+	if o.CheckInterval == 0 {
+		o.CheckInterval = DefaultRetentionCheckInterval
+	}
+	if o.SegmentDuration == 0 {
+		o.SegmentDuration = DefaultSegmentDuration
+	}
+	if o.OnCleanup == nil {
+		o.OnCleanup = func(CleanupStats) {}
+	}
+	if o.OnCleanupError == nil {
+		o.OnCleanupError = func(error) {}
+	}
+	if o.OwnerID == "" {
+		o.OwnerID = defaultOwnerID()
+	}
+	ensureGCDefaults(&o.GCGracePeriod, &o.GCInterval, &o.BlobGC, &o.Logger)
+}
+
+// Validate reports every invalid field at once, wrapping ErrInvalidOptions.
+func (o RetentionCompactorOptions) Validate() error {
+	var errs []error
+	if o.Mode != CompactByAge && o.Mode != CompactByTimeWindow {
+		errs = append(errs, fmt.Errorf("Mode %v: want CompactByAge or CompactByTimeWindow", o.Mode))
+	}
+	if o.RetentionPeriod <= 0 || o.CheckInterval <= 0 || o.SegmentDuration <= 0 {
+		errs = append(errs, fmt.Errorf("RetentionPeriod %v, CheckInterval %v, SegmentDuration %v: want more than 0",
+			o.RetentionPeriod, o.CheckInterval, o.SegmentDuration))
+	}
+	if o.RetentionCount < 0 {
+		errs = append(errs, fmt.Errorf("RetentionCount %d: must not be negative", o.RetentionCount))
+	}
+	errs = append(errs, validateGC(o.GCGracePeriod, o.GCInterval, o.BlobGC)...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidOptions, errors.Join(errs...))
+}
+
+// TxnOptions configures a transaction.
+type TxnOptions struct {
+	// Serializable makes Commit check what the transaction read, not only what it wrote:
+	// it fails with ErrConflict if any key it read (Get) or any key in a range it scanned
+	// (Scan) was written by another commit after it began. Committed serializable
+	// transactions are then equivalent to running them one at a time in commit order.
+	// Default (false): snapshot isolation, where only the keys the transaction wrote are
+	// checked (first committer wins).
+	Serializable bool
+}
+
+// ChangeOptions selects a change feed.
+type ChangeOptions struct {
+	// FromSeq is the first sequence number to deliver; 0 means from the beginning. To
+	// resume a feed, pass the last delivered Seq + 1.
+	FromSeq uint64
+	// MinKey and MaxKey restrict the feed to keys in [MinKey, MaxKey] (nil: unbounded).
+	MinKey []byte
+	MaxKey []byte
+	// PollInterval is how often TailChanges looks for new writes when no refresh wakes
+	// it. Default: the reader's RefreshInterval.
+	PollInterval time.Duration
+}
+
+// The SST-building options the writer and the compactor share (BloomBitsPerKey, BlockSize,
+// Compression on WriterOptions and CompactorOptions): one set of defaults and one
+// validation; sstWriterOptions (sst.go) maps them onto the SST writer's.
+
+func ensureSSTBuildDefaults(bloomBitsPerKey, blockSize *int, compression *string) {
+	if *bloomBitsPerKey == 0 {
+		*bloomBitsPerKey = DefaultBloomBitsPerKey
+	}
+	if *blockSize == 0 {
+		*blockSize = DefaultBlockSize
+	}
+	if *compression == "" {
+		*compression = DefaultCompression
+	}
+}
+
+func validateSSTBuild(bloomBitsPerKey, blockSize int, compression string) []error {
+	var errs []error
+	if bloomBitsPerKey > 64 {
+		errs = append(errs, fmt.Errorf("BloomBitsPerKey %d: want at most 64", bloomBitsPerKey))
+	}
+	if blockSize < 256 || blockSize > 16<<20 {
+		errs = append(errs, fmt.Errorf("BlockSize %d: want 256 B to 16 MiB", blockSize))
+	}
+	if _, err := sstable.ParseCompression(compression); err != nil {
+		errs = append(errs, fmt.Errorf("Compression %q: want none, snappy, zstd or lz4", compression))
+	}
+	return errs
 }

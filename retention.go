@@ -3,14 +3,11 @@ package isledb
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/isledb/isledb/config"
 	"github.com/isledb/isledb/manifest"
 )
 
@@ -37,107 +34,6 @@ func (m RetentionCompactorMode) String() string {
 		return "time-window"
 	}
 	return fmt.Sprintf("RetentionCompactorMode(%d)", int(m))
-}
-
-// RetentionCompactorOptions configures a RetentionCompactor. Zero fields take the defaults
-// of DefaultRetentionCompactorOptions.
-type RetentionCompactorOptions struct {
-	// Mode is the policy. Default: CompactByAge.
-	Mode RetentionCompactorMode
-	// RetentionPeriod is how long data is kept. Default: 7 days.
-	RetentionPeriod time.Duration
-	// RetentionCount is how many of the newest SSTs CompactByAge always keeps; CompactByTime
-	// Window keeps max(1, RetentionCount/10) newest segments. Default: 10.
-	RetentionCount int
-	// CheckInterval is how often the background loop (Start) runs a cleanup. Default: 1 min.
-	CheckInterval time.Duration
-	// SegmentDuration is the width of a CompactByTimeWindow segment. Default: 1 hour.
-	SegmentDuration time.Duration
-	// OnCleanup is called after every successful cleanup. Default: nothing.
-	OnCleanup func(CleanupStats)
-	// OnCleanupError is called with every failed cleanup. Default: nothing.
-	OnCleanupError func(error)
-	// GCMarkStorage keeps the pending delete marks and GC checkpoint. Default: the DB's.
-	// With BlobGC enabled it must be the storage the writers' DB uses.
-	GCMarkStorage manifest.GCMarkStorage
-
-	// OwnerID names this compactor in its fence claim. Default: "<hostname>-<pid>".
-	OwnerID string
-	// GCGracePeriod is how long a deleted SST stays in the bucket for readers on older
-	// manifests (see CompactorOptions.GCGracePeriod). Default: 10 min.
-	GCGracePeriod time.Duration
-	// GCInterval is how often a cleanup that deleted nothing runs a GC pass. Default: 1 min.
-	GCInterval time.Duration
-	// BlobGC enables blob garbage collection (see CompactorOptions.BlobGC; MinAge must be
-	// at least GCGracePeriod). Default: off.
-	BlobGC config.BlobGCOptions
-	// Logger receives errors of the background loop, and warnings about GC state found
-	// damaged, set aside and rebuilt (docs/compaction.md). Default: discard.
-	Logger *slog.Logger
-
-	// clock: see CompactorOptions.clock (GC only: the retention policy reads time.Now).
-	clock func() time.Time
-}
-
-// The defaults of RetentionCompactorOptions.
-const (
-	DefaultRetentionPeriod        = 7 * 24 * time.Hour
-	DefaultRetentionCount         = 10
-	DefaultRetentionCheckInterval = time.Minute
-	DefaultSegmentDuration        = time.Hour
-)
-
-// DefaultRetentionCompactorOptions returns the defaults documented on each field.
-func DefaultRetentionCompactorOptions() RetentionCompactorOptions {
-	var o RetentionCompactorOptions
-	o.EnsureDefaults()
-	return o
-}
-
-// EnsureDefaults sets every zero field to its default.
-func (o *RetentionCompactorOptions) EnsureDefaults() {
-	if o.RetentionPeriod == 0 {
-		o.RetentionPeriod = DefaultRetentionPeriod
-	}
-	if o.RetentionCount == 0 {
-		o.RetentionCount = DefaultRetentionCount
-	}
-	if o.CheckInterval == 0 {
-		o.CheckInterval = DefaultRetentionCheckInterval
-	}
-	if o.SegmentDuration == 0 {
-		o.SegmentDuration = DefaultSegmentDuration
-	}
-	if o.OnCleanup == nil {
-		o.OnCleanup = func(CleanupStats) {}
-	}
-	if o.OnCleanupError == nil {
-		o.OnCleanupError = func(error) {}
-	}
-	if o.OwnerID == "" {
-		o.OwnerID = defaultOwnerID()
-	}
-	ensureGCDefaults(&o.GCGracePeriod, &o.GCInterval, &o.BlobGC, &o.Logger)
-}
-
-// Validate reports every invalid field at once, wrapping ErrInvalidOptions.
-func (o RetentionCompactorOptions) Validate() error {
-	var errs []error
-	if o.Mode != CompactByAge && o.Mode != CompactByTimeWindow {
-		errs = append(errs, fmt.Errorf("Mode %v: want CompactByAge or CompactByTimeWindow", o.Mode))
-	}
-	if o.RetentionPeriod <= 0 || o.CheckInterval <= 0 || o.SegmentDuration <= 0 {
-		errs = append(errs, fmt.Errorf("RetentionPeriod %v, CheckInterval %v, SegmentDuration %v: want more than 0",
-			o.RetentionPeriod, o.CheckInterval, o.SegmentDuration))
-	}
-	if o.RetentionCount < 0 {
-		errs = append(errs, fmt.Errorf("RetentionCount %d: must not be negative", o.RetentionCount))
-	}
-	errs = append(errs, validateGC(o.GCGracePeriod, o.GCInterval, o.BlobGC)...)
-	if len(errs) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: %w", ErrInvalidOptions, errors.Join(errs...))
 }
 
 // CleanupStats describe one cleanup. The SSTs are removed from the manifest at once and

@@ -25,17 +25,6 @@ var (
 	ErrTxnDone = errors.New("isledb: transaction already committed or rolled back")
 )
 
-// TxnOptions configures a transaction.
-type TxnOptions struct {
-	// Serializable makes Commit check what the transaction read, not only what it wrote:
-	// it fails with ErrConflict if any key it read (Get) or any key in a range it scanned
-	// (Scan) was written by another commit after it began. Committed serializable
-	// transactions are then equivalent to running them one at a time in commit order.
-	// Default (false): snapshot isolation, where only the keys the transaction wrote are
-	// checked (first committer wins).
-	Serializable bool
-}
-
 // Txn is an optimistic transaction of a Writer (Writer.Begin). It reads the database as it
 // was when it began (every write acknowledged before Begin, none after) plus its own
 // writes, buffers its writes, and applies them at Commit as one batch, all-or-nothing,

@@ -6,10 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/isledb/isledb/internal/base"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/isledb/isledb/internal/base"
 )
 
 // Store is an object-store bucket seen through a key prefix. See the package doc.

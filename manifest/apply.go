@@ -3,12 +3,12 @@ package manifest
 import (
 	"bytes"
 	"fmt"
-	"github.com/isledb/isledb/internal/base"
 	"math"
 	"slices"
 	"strings"
 
 	"github.com/isledb/isledb/blobstore"
+	"github.com/isledb/isledb/internal/base"
 )
 
 // This file holds the rules of the manifest's state machine: which entries are valid on a
