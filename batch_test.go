@@ -134,29 +134,6 @@ func TestBatchAPI(t *testing.T) {
 	})
 }
 
-// checkKeys fails the test unless a fresh reader sees exactly want for its keys and none
-// of absent.
-func checkKeys(t *testing.T, store *blobstore.Store, want map[string]string, absent ...string) {
-	t.Helper()
-	ctx := context.Background()
-	r, err := isledb.OpenReader(ctx, store, isledb.ReaderOpenOptions{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	for k, v := range want {
-		got, ok, err := r.Get(ctx, []byte(k))
-		if err != nil || !ok || string(got) != v {
-			t.Fatalf("Get(%s) = %q, %v, %v; want %q", k, got, ok, err, v)
-		}
-	}
-	for _, k := range absent {
-		if got, ok, err := r.Get(ctx, []byte(k)); err != nil || ok {
-			t.Fatalf("Get(%s) = %q, %v, %v; want absent", k, got, ok, err)
-		}
-	}
-}
-
 func batchKey(batch, i int) []byte { return fmt.Appendf(nil, "b%03d-%04d", batch, i) }
 
 // TestBatchAtomicVisibility applies batches larger than the memtable while a reader

@@ -12,33 +12,6 @@ import (
 	"github.com/isledb/isledb/manifest"
 )
 
-// mustGet asserts key's value as a fresh reader sees it ("" with want absent).
-func mustGet(t *testing.T, store *blobstore.Store, key, want string) {
-	t.Helper()
-	ctx := context.Background()
-	r, err := isledb.OpenReader(ctx, store, isledb.ReaderOpenOptions{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	v, ok, err := r.Get(ctx, []byte(key))
-	switch {
-	case err != nil:
-		t.Fatalf("Get(%s): %v", key, err)
-	case want == "" && ok:
-		t.Fatalf("Get(%s) = %q, want absent", key, v)
-	case want != "" && (!ok || string(v) != want):
-		t.Fatalf("Get(%s) = %q, %v; want %q", key, v, ok, want)
-	}
-}
-
-func walWriterOptions(dir string) isledb.WriterOptions {
-	o := isledb.DefaultWriterOptions()
-	o.FlushInterval = -1
-	o.WALDir = dir
-	return o
-}
-
 // TestFencedFlushNeverReportsSuccess (issue 12, defect 1): W1's manifest append fails
 // (nothing written); W2 claims the role and flushes; once the outage ends W1's Flush and
 // Close must fail with manifest.ErrFenced, never return nil, and W1's writes, still in its

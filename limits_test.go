@@ -27,28 +27,6 @@ func limitsWriterOptions(dir string) isledb.WriterOptions {
 	return opts
 }
 
-// readAll opens a reader on store and returns, for each key, its value (nil: not found).
-func readAll(t *testing.T, store *blobstore.Store, keys [][]byte) [][]byte {
-	t.Helper()
-	ctx := context.Background()
-	r, err := isledb.OpenReader(ctx, store, isledb.ReaderOpenOptions{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	out := make([][]byte, len(keys))
-	for i, k := range keys {
-		v, found, err := r.Get(ctx, k)
-		if err != nil {
-			t.Fatalf("Get key %d (%d bytes): %v", i, len(k), err)
-		}
-		if found {
-			out[i] = v
-		}
-	}
-	return out
-}
-
 // TestLimitsUnstorableWriteRefused is the regression test of issue 13, item 1: options used
 // to allow keys of up to 1 MiB though an SST holds at most 64 KiB, so a Put of a 100 KiB key
 // was acknowledged (and logged), then every Flush and Close failed, the good writes of the

@@ -14,19 +14,6 @@ import (
 	"github.com/isledb/isledb/manifest"
 )
 
-// writeKeys puts key-<i> = val-<i> for i in [from, to) and flushes.
-func writeKeys(t *testing.T, w *isledb.Writer, from, to int) {
-	t.Helper()
-	for i := from; i < to; i++ {
-		if err := w.Put(fmt.Appendf(nil, "key-%05d", i), fmt.Appendf(nil, "val-%05d", i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestIteratorKeepsVersion: an iterator sees the manifest version it started on, even
 // after new flushes and a Refresh; a new iterator sees the new data.
 func TestIteratorKeepsVersion(t *testing.T) {

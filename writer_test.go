@@ -15,16 +15,6 @@ import (
 	"github.com/isledb/isledb/manifest"
 )
 
-func openTestDB(t *testing.T, store *blobstore.Store) *isledb.DB {
-	t.Helper()
-	db, err := isledb.OpenDB(context.Background(), store, isledb.DBOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
-}
-
 func TestWriterRejectsBadInput(t *testing.T) {
 	ctx := context.Background()
 	store := blobstore.NewMemory("db")

@@ -11,19 +11,6 @@ import (
 	"github.com/isledb/isledb/internal/testutil"
 )
 
-// collectUnflushed drains an UnflushedIterator as "key=value" ("key=-" for a delete).
-func collectUnflushed(u *isledb.UnflushedIterator) []string {
-	var out []string
-	for u.Next() {
-		v := string(u.Value())
-		if u.Deleted() {
-			v = "-"
-		}
-		out = append(out, fmt.Sprintf("%s=%s", u.Key(), v))
-	}
-	return out
-}
-
 // TestUnflushedIterator: the iterator sees the newest unflushed write of each key in its
 // bounds across the active and frozen memtables, deletes and expired values marked; it
 // sees nothing written after it was made (a batch applied meanwhile is wholly invisible);
