@@ -141,10 +141,7 @@ func waitForGC(t *testing.T, store *blobstore.Store, gc func(context.Context) (i
 func mustGet(t *testing.T, store *blobstore.Store, key, want string) {
 	t.Helper()
 	ctx := context.Background()
-	r, err := isledb.OpenReader(ctx, store, isledb.ReaderOpenOptions{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openTestReader(t, store)
 	defer r.Close()
 	v, ok, err := r.Get(ctx, []byte(key))
 	switch {
@@ -168,10 +165,7 @@ func walWriterOptions(dir string) isledb.WriterOptions {
 func readAll(t *testing.T, store *blobstore.Store, keys [][]byte) [][]byte {
 	t.Helper()
 	ctx := context.Background()
-	r, err := isledb.OpenReader(ctx, store, isledb.ReaderOpenOptions{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openTestReader(t, store)
 	defer r.Close()
 	out := make([][]byte, len(keys))
 	for i, k := range keys {
@@ -191,10 +185,7 @@ func readAll(t *testing.T, store *blobstore.Store, keys [][]byte) [][]byte {
 func checkKeys(t *testing.T, store *blobstore.Store, want map[string]string, absent ...string) {
 	t.Helper()
 	ctx := context.Background()
-	r, err := isledb.OpenReader(ctx, store, isledb.ReaderOpenOptions{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openTestReader(t, store)
 	defer r.Close()
 	for k, v := range want {
 		got, ok, err := r.Get(ctx, []byte(k))
@@ -220,4 +211,14 @@ func collectUnflushed(u *isledb.UnflushedIterator) []string {
 		out = append(out, fmt.Sprintf("%s=%s", u.Key(), v))
 	}
 	return out
+}
+
+// openTestReader opens a reader of store with its own cache directory.
+func openTestReader(t *testing.T, store *blobstore.Store) *isledb.Reader {
+	t.Helper()
+	r, err := isledb.OpenReader(context.Background(), store, isledb.ReaderOpenOptions{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -284,9 +284,15 @@ func WriteRatios(w io.Writer, ratios []Ratio, base string, markdown bool) error 
 		}
 		rows = append(rows, cells)
 	}
+	return writeTable(w, head, rows, 1, markdown)
+}
+
+// writeTable writes rows under head, as markdown (the columns from textCols on
+// right-aligned) or as aligned text.
+func writeTable(w io.Writer, head []string, rows [][]string, textCols int, markdown bool) error {
 	if markdown {
 		var b strings.Builder
-		b.WriteString("| " + strings.Join(head, " | ") + " |\n| --- |" + strings.Repeat(" ---: |", len(head)-1) + "\n")
+		b.WriteString("| " + strings.Join(head, " | ") + " |\n|" + strings.Repeat(" --- |", textCols) + strings.Repeat(" ---: |", len(head)-textCols) + "\n")
 		for _, c := range rows {
 			b.WriteString("| " + strings.Join(c, " | ") + " |\n")
 		}

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"strings"
 	"sync/atomic"
-	"text/tabwriter"
 	"time"
 )
 
@@ -124,19 +122,5 @@ func WriteTxnTable(w io.Writer, results []Result, peer string, markdown bool) er
 	if len(rows) == 0 {
 		return nil
 	}
-	if markdown {
-		var b strings.Builder
-		b.WriteString("| " + strings.Join(head, " | ") + " |\n| --- | --- |" + strings.Repeat(" ---: |", len(head)-2) + "\n")
-		for _, c := range rows {
-			b.WriteString("| " + strings.Join(c, " | ") + " |\n")
-		}
-		_, err := io.WriteString(w, b.String())
-		return err
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
-	for _, c := range rows {
-		fmt.Fprintln(tw, strings.Join(c, "\t")+"\t")
-	}
-	return tw.Flush()
+	return writeTable(w, head, rows, 2, markdown)
 }
