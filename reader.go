@@ -76,6 +76,8 @@ func OpenReader(ctx context.Context, store *blobstore.Store, opts ReaderOpenOpti
 		FileCacheCapacity: opts.SSTCacheSize,
 		RequireWholeFile:  !opts.DisableSSTChecksum && !opts.AllowUnverifiedRangeRead,
 		RecheckCached:     !opts.DisableSSTChecksum,
+		BackgroundFill:    !opts.DisableSSTBackgroundFill,
+		MaxOpenFiles:      opts.MaxOpenSSTFiles,
 	}
 	if r.blocks != nil {
 		tco.Blocks = r.blocks
@@ -107,9 +109,13 @@ func (f fileCache) Open(name string) (tablecache.File, bool, error) {
 	}
 	return h, true, nil
 }
-func (f fileCache) Put(name string, data []byte) error { return f.c.Put(name, data) }
-func (f fileCache) Remove(name string)                 { _ = f.c.Remove(name) }
-func (f fileCache) Touch(name string)                  { f.c.Touch(name) }
+func (f fileCache) Create(name string, size int64) (tablecache.FileWriter, error) {
+	return f.c.Create(name, size)
+}
+func (f fileCache) Remove(name string)        { _ = f.c.Remove(name) }
+func (f fileCache) Touch(name string)         { f.c.Touch(name) }
+func (f fileCache) Contains(name string) bool { return f.c.Contains(name) }
+func (f fileCache) Room() int64               { return f.c.Room() }
 
 // Get returns the newest visible value of key. found is false if the key was never
 // written, was deleted, or has expired.
@@ -312,7 +318,7 @@ func (r *Reader) SSTCacheStats() SSTCacheStats {
 	d := r.ssts.Stats()
 	s := SSTCacheStats{
 		DiskHits: t.FileHits, DiskMisses: t.FileMisses, DiskEvictions: d.Evictions, DiskBytes: d.Bytes,
-		RangeOpens: t.RangeOpens, OpenReaders: t.Open,
+		RangeOpens: t.RangeOpens, OpenReaders: t.Open, BackgroundFills: t.Fills, OpenFiles: t.OpenFiles,
 		Hits: t.FileHits, Misses: t.FileMisses, Size: d.Bytes, MaxSize: d.Capacity, EntryCount: d.Items,
 	}
 	if r.blocks != nil {
