@@ -385,16 +385,24 @@ func (r *runner) fill(ctx context.Context, e Engine, name string) (Result, error
 	})
 }
 
-// warm scans the whole data set once, untimed, so every block is cached.
+// warm scans the whole data set once, untimed, so every block is cached, then lets a
+// Warmer finish its background caching.
 func (r *runner) warm(e Engine) error {
 	var start []byte
 	for {
 		c, _, last, err := e.Scan(start, 10_000)
-		if err != nil || c < 10_000 {
+		if err != nil {
 			return err
+		}
+		if c < 10_000 {
+			break
 		}
 		start = append(last, 0)
 	}
+	if w, ok := e.(Warmer); ok {
+		return w.Warm()
+	}
+	return nil
 }
 
 // gets reads n random keys, present (i < Keys) or absent (i >= Keys).

@@ -1,10 +1,12 @@
 package tablecache
 
 import (
+	"context"
 	"errors"
 
 	"github.com/isledb/isledb/internal/base"
 	"github.com/isledb/isledb/internal/sstable"
+	"github.com/isledb/isledb/manifest"
 )
 
 // Background fills
@@ -22,33 +24,64 @@ import (
 // releases it. Fills are queued and at most FillConcurrency run at once; a failed one is
 // tried again at the SST's next range read.
 
-// maybeFill queues the background fill of t, a table read by range, if it is due.
-func (c *Cache) maybeFill(t *table) {
-	if !c.opts.BackgroundFill || c.opts.Files == nil || t.filling.Load() {
-		return
+// maybeFill queues the background fill of t, a table read by range, if it is due (force:
+// whenever it fits the file cache). It returns a channel closed when the fill queued for t
+// (now or before) ends, or nil if none is.
+func (c *Cache) maybeFill(t *table, force bool) <-chan struct{} {
+	if !c.opts.BackgroundFill || c.opts.Files == nil {
+		return nil
+	}
+	if !force && t.filling.Load() {
+		return nil // the fast path of range reads: queued already
 	}
 	size := t.meta.Size
 	if c.opts.FileCacheCapacity > 0 && size > c.opts.FileCacheCapacity {
-		return
+		return nil
 	}
-	if t.rangeReads.Load() < c.opts.HotRangeReads && c.opts.Files.Room() < size {
-		return
-	}
-	if !t.filling.CompareAndSwap(false, true) {
-		return
+	if !force && t.rangeReads.Load() < c.opts.HotRangeReads && c.opts.Files.Room() < size {
+		return nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if t.filling.Load() {
+		return t.fillDone
+	}
 	if c.mu.closed || c.mu.tables[t.id] != t {
 		// Closed, or dropped meanwhile (no longer in the manifest): not worth a download.
-		return
+		return nil
 	}
+	t.filling.Store(true)
+	t.fillDone = make(chan struct{})
 	c.bg.Add(1)
 	c.mu.fillQueue = append(c.mu.fillQueue, t)
 	if c.mu.fillers < c.opts.FillConcurrency {
 		c.mu.fillers++
 		go c.filler()
 	}
+	return t.fillDone
+}
+
+// Prefetch opens the SST meta describes and, if it is read by range and fits the file
+// cache, fills it into the file cache now (or waits for its background fill), so that
+// later reads of it send no request. A failed fill is not an error: the SST stays
+// readable by range.
+func (c *Cache) Prefetch(ctx context.Context, meta *manifest.SSTMeta) error {
+	h, err := c.Get(ctx, meta)
+	if err != nil {
+		return err
+	}
+	defer h.Release()
+	if !h.t.byRange {
+		return nil
+	}
+	if done := c.maybeFill(h.t, true); done != nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // filler runs the queued fills, one at a time, until the queue is empty.
@@ -64,12 +97,17 @@ func (c *Cache) filler() {
 		c.mu.fillQueue[0] = nil
 		c.mu.fillQueue = c.mu.fillQueue[1:]
 		c.mu.Unlock()
-		if err := c.fill(t); err != nil {
+		err := c.fill(t)
+		c.mu.Lock()
+		close(t.fillDone)
+		if err != nil {
 			c.stats.fillErrors.Add(1)
 			if !errors.Is(err, base.ErrCorruption) {
+				t.fillDone = nil
 				t.filling.Store(false) // a later range read tries again
 			} // a corrupt object is not downloaded again by this table
 		}
+		c.mu.Unlock()
 		c.bg.Done()
 	}
 }

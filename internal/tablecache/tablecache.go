@@ -142,10 +142,11 @@ type table struct {
 	isReady atomic.Bool   // ready is closed: the fast path skips the select
 	err     error
 
-	lastUse    atomic.Int64 // Cache.clock at the last Get
-	rangeReads atomic.Int64 // range reads served (byRange)
-	filling    atomic.Bool  // a background fill runs (byRange)
-	counted    bool         // counted in Cache.mu.openFiles; guarded by Cache.mu
+	lastUse    atomic.Int64  // Cache.clock at the last Get
+	rangeReads atomic.Int64  // range reads served (byRange)
+	filling    atomic.Bool   // a background fill runs (byRange)
+	counted    bool          // counted in Cache.mu.openFiles; guarded by Cache.mu
+	fillDone   chan struct{} // closed when the queued fill ends; guarded by Cache.mu
 }
 
 // New returns a cache.
@@ -220,7 +221,7 @@ func (c *Cache) Get(ctx context.Context, meta *manifest.SSTMeta) (Handle, error)
 			it.close()
 		}
 		if t.byRange {
-			c.maybeFill(t)
+			c.maybeFill(t, false)
 		}
 	} else if !t.isReady.Load() {
 		select {
@@ -519,7 +520,7 @@ func (s *rangeSource) ReadAt(ctx context.Context, p []byte, off int64) error {
 	copy(p, data)
 	s.t.rangeReads.Add(1)
 	if s.t.isReady.Load() {
-		s.c.maybeFill(s.t)
+		s.c.maybeFill(s.t, false)
 	}
 	return nil
 }
