@@ -271,6 +271,12 @@ type ReaderOpenOptions struct {
 	// opened (and, with checksums validated, re-verified) again on their next use.
 	// Default (0): 1024.
 	MaxOpenSSTFiles int
+	// PrefetchOnRefreshBytes: each Refresh that finds new SSTs prefetches them in the
+	// background, newest first, up to this many bytes of them: each is opened (footer,
+	// index, filter) and, if it fits SSTCacheSize, brought whole into the disk cache, so
+	// that Gets of fresh data do not wait on the bucket. 0 disables it
+	// (DefaultReaderOpenOptions sets 256 MiB); it must not be negative.
+	PrefetchOnRefreshBytes int64
 	// SSTHashVerifier, when set, checks every SST's signature; unsigned SSTs are refused.
 	SSTHashVerifier SSTHashVerifier
 	// BlobReadOptions controls blob verification.
@@ -291,6 +297,9 @@ const (
 	DefaultBlobCacheSize       = 1 << 30
 	DefaultBlockCacheSize      = 64 << 20
 	DefaultRangeReadMinSSTSize = 4 << 20
+	// DefaultPrefetchOnRefreshBytes is what DefaultReaderOpenOptions sets
+	// PrefetchOnRefreshBytes to.
+	DefaultPrefetchOnRefreshBytes = 256 << 20
 )
 
 // DefaultReaderOpenOptions returns the reader defaults, with CacheDir "isledb-cache" in
@@ -302,6 +311,7 @@ func DefaultReaderOpenOptions() ReaderOpenOptions {
 		BlockCacheSize:           DefaultBlockCacheSize,
 		ValidateSSTChecksum:      true,
 		AllowUnverifiedRangeRead: true,
+		PrefetchOnRefreshBytes:   DefaultPrefetchOnRefreshBytes,
 	}
 	o.EnsureDefaults()
 	return o
@@ -344,9 +354,9 @@ func (o ReaderOpenOptions) problems() []error {
 	if o.BlobCacheSize < 1<<20 {
 		errs = append(errs, fmt.Errorf("BlobCacheSize %d: want at least 1 MiB", o.BlobCacheSize))
 	}
-	if o.BlobCacheMaxItemSize < 0 || o.BlockCacheSize < 0 || o.RangeReadMinSSTSize < 0 || o.MaxOpenSSTFiles < 0 {
-		errs = append(errs, fmt.Errorf("BlobCacheMaxItemSize %d, BlockCacheSize %d, RangeReadMinSSTSize %d, MaxOpenSSTFiles %d: must not be negative",
-			o.BlobCacheMaxItemSize, o.BlockCacheSize, o.RangeReadMinSSTSize, o.MaxOpenSSTFiles))
+	if o.BlobCacheMaxItemSize < 0 || o.BlockCacheSize < 0 || o.RangeReadMinSSTSize < 0 || o.MaxOpenSSTFiles < 0 || o.PrefetchOnRefreshBytes < 0 {
+		errs = append(errs, fmt.Errorf("BlobCacheMaxItemSize %d, BlockCacheSize %d, RangeReadMinSSTSize %d, MaxOpenSSTFiles %d, PrefetchOnRefreshBytes %d: must not be negative",
+			o.BlobCacheMaxItemSize, o.BlockCacheSize, o.RangeReadMinSSTSize, o.MaxOpenSSTFiles, o.PrefetchOnRefreshBytes))
 	}
 	return errs
 }
@@ -396,6 +406,9 @@ type SSTCacheStats struct {
 	// BackgroundFills counts SSTs read by range that were downloaded whole into the disk
 	// cache in the background (see DisableSSTBackgroundFill) and are now read from it.
 	BackgroundFills int64
+	// RefreshPrefetches counts SSTs prefetched in the background after a Refresh found
+	// them (PrefetchOnRefreshBytes).
+	RefreshPrefetches int64
 
 	// The fields the original isledb's SSTCacheStats has, for code written against it:
 	// they describe the disk cache of SST files.

@@ -36,6 +36,9 @@ type Reader struct {
 	snaps     snapshotSet // the open snapshots (snapshot.go)
 	closed    atomic.Bool
 	blobStats struct{ hits, misses atomic.Int64 }
+
+	prefetch   refreshPrefetcher // reader_prefetch.go
+	prefetched atomic.Int64      // SSTs prefetched after refreshes
 }
 
 // OpenReader replays the manifest and returns a reader at its newest version.
@@ -48,6 +51,7 @@ func OpenReader(ctx context.Context, store *blobstore.Store, opts ReaderOpenOpti
 		return nil, err
 	}
 	r := &Reader{store: store, opts: opts}
+	r.prefetch.init()
 	var err error
 	if r.ssts, err = diskcache.Open(filepath.Join(opts.CacheDir, "sst"), diskcache.Options{
 		Capacity: opts.SSTCacheSize,
@@ -274,7 +278,8 @@ func scanIter(it *Iterator, limit int) ([]KV, error) {
 
 // Refresh moves the reader to the newest manifest: new flushes become visible, and SSTs
 // that compaction removed are closed once no iterator uses them. When nothing is new it
-// costs one small read.
+// costs one small read. With PrefetchOnRefreshBytes, the new SSTs are then prefetched in
+// the background (see WaitForPrefetch).
 func (r *Reader) Refresh(ctx context.Context) (err error) {
 	if r.closed.Load() {
 		return ErrClosed
@@ -292,6 +297,7 @@ func (r *Reader) Refresh(ctx context.Context) (err error) {
 	}
 	r.cur.Store(m)
 	r.evictUnused(old.AllSSTIDs())
+	r.prefetchNew(old, m)
 	return nil
 }
 
@@ -319,7 +325,8 @@ func (r *Reader) SSTCacheStats() SSTCacheStats {
 	s := SSTCacheStats{
 		DiskHits: t.FileHits, DiskMisses: t.FileMisses, DiskEvictions: d.Evictions, DiskBytes: d.Bytes,
 		RangeOpens: t.RangeOpens, OpenReaders: t.Open, BackgroundFills: t.Fills, OpenFiles: t.OpenFiles,
-		Hits: t.FileHits, Misses: t.FileMisses, Size: d.Bytes, MaxSize: d.Capacity, EntryCount: d.Items,
+		RefreshPrefetches: r.prefetched.Load(),
+		Hits:              t.FileHits, Misses: t.FileMisses, Size: d.Bytes, MaxSize: d.Capacity, EntryCount: d.Items,
 	}
 	if r.blocks != nil {
 		b := r.blocks.Metrics()
@@ -335,6 +342,7 @@ func (r *Reader) Close() error {
 		return nil
 	}
 	r.opts.Metrics.detach(r)
+	r.prefetch.close()
 	var errs []error
 	if r.tables != nil {
 		errs = append(errs, r.tables.Close())
