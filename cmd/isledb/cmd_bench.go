@@ -50,6 +50,8 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	compression := fs.String("compression", isledb.DefaultCompression, "SST compression: none, snappy, zstd or lz4")
 	blockCache := fs.Int64("block-cache", isledb.DefaultBlockCacheSize, "reader block cache in bytes")
 	sstCache := fs.Int64("sst-cache", isledb.DefaultSSTCacheSize, "reader SST disk cache in bytes")
+	prefetch := fs.Int64("prefetch-on-refresh", isledb.DefaultPrefetchOnRefreshBytes, "bytes of new SSTs a reader's Refresh prefetches in the background (0: none)")
+	noFill := fs.Bool("no-background-fill", false, "keep SSTs read by range out of the SST disk cache (DisableSSTBackgroundFill)")
 	tailPoll := fs.Duration("tail-poll", 10*time.Millisecond, "how often the tailer polls the manifest in the tail workload")
 	simGet := fs.String("sim-get", "25ms,70ms", "sim-s3: GET/HEAD first-byte latency p50,p99 (log-normal)")
 	simPut := fs.String("sim-put", "25ms,70ms", "sim-s3: PUT/DELETE latency p50,p99 (log-normal)")
@@ -130,6 +132,7 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	}
 	ropts := isledb.DefaultReaderOpenOptions()
 	ropts.BlockCacheSize, ropts.SSTCacheSize = *blockCache, *sstCache
+	ropts.PrefetchOnRefreshBytes, ropts.DisableSSTBackgroundFill = *prefetch, *noFill
 	op, cleanup, err := benchkit.IsleDBOpener(benchkit.IsleDBOptions{
 		Backend: *backend, Dir: *dir, URL: *bucketURL, Sim: sim,
 		Writer: wopts, Reader: ropts, TailPoll: *tailPoll,
