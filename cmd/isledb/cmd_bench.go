@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -61,6 +62,7 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	svgPath := fs.String("svg", "", "write a chart of throughput and p99 to this SVG file")
 	createBucket := fs.Bool("create-bucket", false, "s3: create the bucket first if it does not exist (for a fresh MinIO)")
 	quiet := fs.Bool("quiet", false, "no progress bars")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -149,6 +151,17 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 			sim.Get.P50, sim.Get.P99, sim.Put.P50, sim.Put.P99, sim.Bandwidth/1e6)
 	}
 	fmt.Fprintln(stdout)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	results, err := benchkit.Run(context.Background(), cfg, op)
 	if len(results) > 0 {
 		fmt.Fprintln(stdout)
