@@ -144,7 +144,10 @@ func runCompactionModel(t *testing.T, store *blobstore.Store, seed uint64) {
 	}
 	defer func() { _ = w.Close() }()
 	ropts := isledb.ReaderOpenOptions{CacheDir: t.TempDir(), BlockCacheSize: 1 << 20}
-	if rng.IntN(2) == 0 {
+	switch rng.IntN(3) {
+	case 0: // read every SST by range
+		ropts.RangeReadMinSSTSize, ropts.AllowUnverifiedRangeRead, ropts.DisableSSTBackgroundFill = 1, true, true
+	case 1: // by range, then from the disk cache once filled in the background
 		ropts.RangeReadMinSSTSize, ropts.AllowUnverifiedRangeRead = 1, true
 	}
 	r, err := isledb.OpenReader(ctx, store, ropts)
@@ -153,7 +156,7 @@ func runCompactionModel(t *testing.T, store *blobstore.Store, seed uint64) {
 	}
 	defer r.Close()
 	// The old reader reads every block from the bucket (no caches but the open SSTs).
-	old, err := isledb.OpenReader(ctx, store, isledb.ReaderOpenOptions{CacheDir: t.TempDir(), RangeReadMinSSTSize: 1, AllowUnverifiedRangeRead: true})
+	old, err := isledb.OpenReader(ctx, store, isledb.ReaderOpenOptions{CacheDir: t.TempDir(), RangeReadMinSSTSize: 1, AllowUnverifiedRangeRead: true, DisableSSTBackgroundFill: true})
 	if err != nil {
 		fail("%v", err)
 	}

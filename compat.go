@@ -11,11 +11,12 @@ import (
 const prefetchConcurrency = 8
 
 // RefreshAndPrefetchSSTs refreshes the reader (see Refresh), then opens every SST of the
-// new manifest version, so that later reads send no request for them: SSTs below
-// RangeReadMinSSTSize (and, with checksums validated and no unverified range reads, all of
-// them) are downloaded whole into the disk cache, larger ones have their footer, index and
-// filter read. It returns the refresh's error, or the errors of the SSTs it could not
-// open (the others are prefetched). It comes from the original isledb's API.
+// new manifest version, so that later reads send no request for them: every SST that fits
+// in SSTCacheSize ends up whole in the disk cache (those read by range are filled now,
+// or waited for if their background fill is under way, unless DisableSSTBackgroundFill),
+// larger ones have their footer, index and filter read. It returns the refresh's error, or
+// the errors of the SSTs it could not open (the others are prefetched). It comes from the
+// original isledb's API.
 func (r *Reader) RefreshAndPrefetchSSTs(ctx context.Context) error {
 	if err := r.Refresh(ctx); err != nil {
 		return err
@@ -34,14 +35,11 @@ func (r *Reader) RefreshAndPrefetchSSTs(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			h, err := r.tables.Get(ctx, sst)
-			if err != nil {
+			if err := r.tables.Prefetch(ctx, sst); err != nil {
 				mu.Lock()
 				errs = append(errs, fmt.Errorf("isledb: prefetch sst %s: %w", sst.ID, err))
 				mu.Unlock()
-				return
 			}
-			h.Release()
 		}()
 	}
 	wg.Wait()

@@ -19,3 +19,7 @@ func (w *Writer) CrashForTest() {
 	w.closeWAL()
 	w.db.unregister(w)
 }
+
+// WaitSSTFillsForTest waits for the background fills of SSTs read by range that are in
+// progress (ReaderOpenOptions.DisableSSTBackgroundFill) to end.
+func (r *Reader) WaitSSTFillsForTest() { r.tables.WaitFills() }

@@ -167,6 +167,7 @@ func TestCorruptSST(t *testing.T) {
 			ropts := isledb.ReaderOpenOptions{CacheDir: t.TempDir()}
 			if rangeRead {
 				ropts.RangeReadMinSSTSize, ropts.AllowUnverifiedRangeRead = 1, true
+				ropts.DisableSSTBackgroundFill = true // every block from the bucket
 			}
 			r, err := isledb.OpenReader(ctx, store, ropts)
 			if err != nil {

@@ -530,7 +530,7 @@ func runGCSafety(t *testing.T, bucket *blobstore.Store, seed uint64) {
 		c.Start()
 		defer c.Stop()
 	}
-	r, err := OpenReader(ctx, store, ReaderOpenOptions{CacheDir: t.TempDir(), RangeReadMinSSTSize: 1, AllowUnverifiedRangeRead: true})
+	r, err := OpenReader(ctx, store, ReaderOpenOptions{CacheDir: t.TempDir(), RangeReadMinSSTSize: 1, AllowUnverifiedRangeRead: true, DisableSSTBackgroundFill: true})
 	if err != nil {
 		fail("%v", err)
 	}

@@ -1,8 +1,10 @@
 package isledb
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"sync"
 	"time"
 
@@ -69,7 +71,39 @@ type metricsBackend struct {
 	m *BlobStoreMetrics
 }
 
-var _ blobstore.Backend = (*metricsBackend)(nil)
+var _ blobstore.StreamBackend = (*metricsBackend)(nil)
+
+// GetStream streams through the wrapped backend when it can (timing the request to its
+// first byte; the bytes are counted as they are read), else reads the object with Get.
+func (b *metricsBackend) GetStream(ctx context.Context, key string) (io.ReadCloser, blobstore.Attributes, error) {
+	sb, ok := b.b.(blobstore.StreamBackend)
+	if !ok {
+		data, attrs, err := b.Get(ctx, key, 0, -1)
+		if err != nil {
+			return nil, attrs, err
+		}
+		return io.NopCloser(bytes.NewReader(data)), attrs, nil
+	}
+	start := time.Now()
+	body, attrs, err := sb.GetStream(ctx, key)
+	b.observe("get", start, err)
+	if err != nil {
+		return nil, attrs, err
+	}
+	return &countingBody{ReadCloser: body, c: b.m.bytes.WithLabelValues("read")}, attrs, nil
+}
+
+// countingBody adds the bytes read to a counter.
+type countingBody struct {
+	io.ReadCloser
+	c interface{ Add(float64) }
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.c.Add(float64(n))
+	return n, err
+}
 
 func (b *metricsBackend) observe(kind string, start time.Time, err error) {
 	outcome := "ok"

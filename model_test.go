@@ -89,8 +89,11 @@ func runModel(t *testing.T, store *blobstore.Store, seed uint64) {
 	}
 	defer func() { _ = w.Close() }()
 	ropts := isledb.ReaderOpenOptions{CacheDir: t.TempDir(), BlockCacheSize: 1 << 20}
-	if rng.IntN(2) == 0 {
-		ropts.RangeReadMinSSTSize, ropts.AllowUnverifiedRangeRead = 1, true // read every SST by range
+	switch rng.IntN(3) {
+	case 0: // read every SST by range
+		ropts.RangeReadMinSSTSize, ropts.AllowUnverifiedRangeRead, ropts.DisableSSTBackgroundFill = 1, true, true
+	case 1: // by range, then from the disk cache once filled in the background
+		ropts.RangeReadMinSSTSize, ropts.AllowUnverifiedRangeRead = 1, true
 	}
 	r, err := isledb.OpenReader(ctx, store, ropts)
 	if err != nil {

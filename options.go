@@ -257,6 +257,25 @@ type ReaderOpenOptions struct {
 	// DisableSSTChecksum turns SST SHA-256 validation off: SSTs are read by range from
 	// RangeReadMinSSTSize on, and cached copies are trusted. Default: false (validated).
 	DisableSSTChecksum bool
+	// DisableSSTBackgroundFill keeps SSTs read by range out of the SST disk cache. By
+	// default an SST read by range (RangeReadMinSSTSize or more) that fits in SSTCacheSize
+	// is downloaded whole into the disk cache in the background once used (at its first
+	// use when the cache has room, after a few range reads when it would evict others),
+	// verified against the manifest's SHA-256, and then read from its local file: a warm
+	// reader sends no request per Get. The download's space is reserved in the cache
+	// first, so SSTCacheSize still bounds the disk used.
+	DisableSSTBackgroundFill bool
+	// MaxOpenSSTFiles bounds the cached SST files the reader keeps open while unused
+	// (each holds a file descriptor); beyond it the least recently used are closed, to be
+	// opened (and, with checksums validated, re-verified) again on their next use.
+	// Default (0): 1024.
+	MaxOpenSSTFiles int
+	// PrefetchOnRefreshBytes: each Refresh that finds new SSTs prefetches them in the
+	// background, newest first, up to this many bytes of them: each is opened (footer,
+	// index, filter) and, if it fits SSTCacheSize, brought whole into the disk cache, so
+	// that Gets of fresh data do not wait on the bucket. 0 disables it
+	// (DefaultReaderOpenOptions sets 256 MiB); it must not be negative.
+	PrefetchOnRefreshBytes int64
 	// SSTHashVerifier, when set, checks every SST's signature; unsigned SSTs are refused.
 	SSTHashVerifier SSTHashVerifier
 	// BlobReadOptions controls blob verification.
@@ -277,6 +296,9 @@ const (
 	DefaultBlobCacheSize       = 1 << 30
 	DefaultBlockCacheSize      = 64 << 20
 	DefaultRangeReadMinSSTSize = 4 << 20
+	// DefaultPrefetchOnRefreshBytes is what DefaultReaderOpenOptions sets
+	// PrefetchOnRefreshBytes to.
+	DefaultPrefetchOnRefreshBytes = 256 << 20
 )
 
 // DefaultReaderOpenOptions returns the reader defaults, with CacheDir "isledb-cache" in
@@ -288,6 +310,7 @@ func DefaultReaderOpenOptions() ReaderOpenOptions {
 		BlockCacheSize:           DefaultBlockCacheSize,
 		ValidateSSTChecksum:      true,
 		AllowUnverifiedRangeRead: true,
+		PrefetchOnRefreshBytes:   DefaultPrefetchOnRefreshBytes,
 	}
 	o.EnsureDefaults()
 	return o
@@ -330,9 +353,9 @@ func (o ReaderOpenOptions) problems() []error {
 	if o.BlobCacheSize < 1<<20 {
 		errs = append(errs, fmt.Errorf("BlobCacheSize %d: want at least 1 MiB", o.BlobCacheSize))
 	}
-	if o.BlobCacheMaxItemSize < 0 || o.BlockCacheSize < 0 || o.RangeReadMinSSTSize < 0 {
-		errs = append(errs, fmt.Errorf("BlobCacheMaxItemSize %d, BlockCacheSize %d, RangeReadMinSSTSize %d: must not be negative",
-			o.BlobCacheMaxItemSize, o.BlockCacheSize, o.RangeReadMinSSTSize))
+	if o.BlobCacheMaxItemSize < 0 || o.BlockCacheSize < 0 || o.RangeReadMinSSTSize < 0 || o.MaxOpenSSTFiles < 0 || o.PrefetchOnRefreshBytes < 0 {
+		errs = append(errs, fmt.Errorf("BlobCacheMaxItemSize %d, BlockCacheSize %d, RangeReadMinSSTSize %d, MaxOpenSSTFiles %d, PrefetchOnRefreshBytes %d: must not be negative",
+			o.BlobCacheMaxItemSize, o.BlockCacheSize, o.RangeReadMinSSTSize, o.MaxOpenSSTFiles, o.PrefetchOnRefreshBytes))
 	}
 	return errs
 }
@@ -378,6 +401,13 @@ type SSTCacheStats struct {
 	BlockMisses   int64 // block cache misses
 	BlockBytes    int64 // bytes in the block cache
 	OpenReaders   int64 // SSTs open now
+	OpenFiles     int64 // SSTs open now on a cached file
+	// BackgroundFills counts SSTs read by range that were downloaded whole into the disk
+	// cache in the background (see DisableSSTBackgroundFill) and are now read from it.
+	BackgroundFills int64
+	// RefreshPrefetches counts SSTs prefetched in the background after a Refresh found
+	// them (PrefetchOnRefreshBytes).
+	RefreshPrefetches int64
 
 	// The fields the original isledb's SSTCacheStats has, for code written against it:
 	// they describe the disk cache of SST files.
@@ -390,8 +420,8 @@ type SSTCacheStats struct {
 
 // String formats the counts on one line.
 func (s SSTCacheStats) String() string {
-	return fmt.Sprintf("disk: %d hits, %d misses, %d evictions, %d B; range opens %d; blocks: %d hits, %d misses, %d B; %d open",
-		s.DiskHits, s.DiskMisses, s.DiskEvictions, s.DiskBytes, s.RangeOpens, s.BlockHits, s.BlockMisses, s.BlockBytes, s.OpenReaders)
+	return fmt.Sprintf("disk: %d hits, %d misses, %d evictions, %d B; range opens %d, background fills %d; blocks: %d hits, %d misses, %d B; %d open (%d on files)",
+		s.DiskHits, s.DiskMisses, s.DiskEvictions, s.DiskBytes, s.RangeOpens, s.BackgroundFills, s.BlockHits, s.BlockMisses, s.BlockBytes, s.OpenReaders, s.OpenFiles)
 }
 
 // CompactorOptions configures a Compactor. Zero fields take the defaults of

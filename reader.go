@@ -36,6 +36,9 @@ type Reader struct {
 	snaps     snapshotSet // the open snapshots (snapshot.go)
 	closed    atomic.Bool
 	blobStats struct{ hits, misses atomic.Int64 }
+
+	prefetch   refreshPrefetcher // reader_prefetch.go
+	prefetched atomic.Int64      // SSTs prefetched after refreshes
 }
 
 // OpenReader replays the manifest and returns a reader at its newest version.
@@ -48,6 +51,7 @@ func OpenReader(ctx context.Context, store *blobstore.Store, opts ReaderOpenOpti
 		return nil, err
 	}
 	r := &Reader{store: store, opts: opts}
+	r.prefetch.init()
 	var err error
 	if r.ssts, err = diskcache.Open(filepath.Join(opts.CacheDir, "sst"), diskcache.Options{
 		Capacity: opts.SSTCacheSize,
@@ -76,6 +80,8 @@ func OpenReader(ctx context.Context, store *blobstore.Store, opts ReaderOpenOpti
 		FileCacheCapacity: opts.SSTCacheSize,
 		RequireWholeFile:  !opts.DisableSSTChecksum && !opts.AllowUnverifiedRangeRead,
 		RecheckCached:     !opts.DisableSSTChecksum,
+		BackgroundFill:    !opts.DisableSSTBackgroundFill,
+		MaxOpenFiles:      opts.MaxOpenSSTFiles,
 	}
 	if r.blocks != nil {
 		tco.Blocks = r.blocks
@@ -107,9 +113,13 @@ func (f fileCache) Open(name string) (tablecache.File, bool, error) {
 	}
 	return h, true, nil
 }
-func (f fileCache) Put(name string, data []byte) error { return f.c.Put(name, data) }
-func (f fileCache) Remove(name string)                 { _ = f.c.Remove(name) }
-func (f fileCache) Touch(name string)                  { f.c.Touch(name) }
+func (f fileCache) Create(name string, size int64) (tablecache.FileWriter, error) {
+	return f.c.Create(name, size)
+}
+func (f fileCache) Remove(name string)        { _ = f.c.Remove(name) }
+func (f fileCache) Touch(name string)         { f.c.Touch(name) }
+func (f fileCache) Contains(name string) bool { return f.c.Contains(name) }
+func (f fileCache) Room() int64               { return f.c.Room() }
 
 // Get returns the newest visible value of key. found is false if the key was never
 // written, was deleted, or has expired.
@@ -268,7 +278,8 @@ func scanIter(it *Iterator, limit int) ([]KV, error) {
 
 // Refresh moves the reader to the newest manifest: new flushes become visible, and SSTs
 // that compaction removed are closed once no iterator uses them. When nothing is new it
-// costs one small read.
+// costs one small read. With PrefetchOnRefreshBytes, the new SSTs are then prefetched in
+// the background (see WaitForPrefetch).
 func (r *Reader) Refresh(ctx context.Context) (err error) {
 	if r.closed.Load() {
 		return ErrClosed
@@ -286,6 +297,7 @@ func (r *Reader) Refresh(ctx context.Context) (err error) {
 	}
 	r.cur.Store(m)
 	r.evictUnused(old.AllSSTIDs())
+	r.prefetchNew(old, m)
 	return nil
 }
 
@@ -312,8 +324,9 @@ func (r *Reader) SSTCacheStats() SSTCacheStats {
 	d := r.ssts.Stats()
 	s := SSTCacheStats{
 		DiskHits: t.FileHits, DiskMisses: t.FileMisses, DiskEvictions: d.Evictions, DiskBytes: d.Bytes,
-		RangeOpens: t.RangeOpens, OpenReaders: t.Open,
-		Hits: t.FileHits, Misses: t.FileMisses, Size: d.Bytes, MaxSize: d.Capacity, EntryCount: d.Items,
+		RangeOpens: t.RangeOpens, OpenReaders: t.Open, BackgroundFills: t.Fills, OpenFiles: t.OpenFiles,
+		RefreshPrefetches: r.prefetched.Load(),
+		Hits:              t.FileHits, Misses: t.FileMisses, Size: d.Bytes, MaxSize: d.Capacity, EntryCount: d.Items,
 	}
 	if r.blocks != nil {
 		b := r.blocks.Metrics()
@@ -329,6 +342,7 @@ func (r *Reader) Close() error {
 		return nil
 	}
 	r.opts.Metrics.detach(r)
+	r.prefetch.close()
 	var errs []error
 	if r.tables != nil {
 		errs = append(errs, r.tables.Close())

@@ -19,8 +19,15 @@ import (
 // one explicit Flush per SST) and returns the store and every key with its value.
 func sstBudgetDB(t *testing.T, nSST, perSST int) (*blobstore.Store, [][2][]byte) {
 	t.Helper()
-	ctx := context.Background()
 	store := blobstore.NewMemory("db")
+	return store, writeSSTs(t, store, nSST, perSST)
+}
+
+// writeSSTs writes nSST SSTs of about perSST bytes each into store (incompressible 1 KiB
+// values, one explicit Flush per SST) and returns every key with its value.
+func writeSSTs(t *testing.T, store *blobstore.Store, nSST, perSST int) [][2][]byte {
+	t.Helper()
+	ctx := context.Background()
 	db := openTestDB(t, store)
 	opts := isledb.DefaultWriterOptions()
 	opts.MemtableSize = 4 << 20 // above perSST: each Flush makes one SST
@@ -49,7 +56,7 @@ func sstBudgetDB(t *testing.T, nSST, perSST int) (*blobstore.Store, [][2][]byte)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return store, kvs
+	return kvs
 }
 
 // realDiskUse returns the bytes the files under dir really hold: the files there, plus the

@@ -350,7 +350,10 @@ func runSim(t *testing.T, seed uint64, only string) {
 	}
 	defer s.checker.Close()
 	ropts := ReaderOpenOptions{CacheDir: filepath.Join(s.dir, "reader"), BlockCacheSize: 1 << 20}
-	if s.rng.IntN(2) == 0 {
+	switch s.rng.IntN(3) {
+	case 0: // read every SST by range
+		ropts.RangeReadMinSSTSize, ropts.AllowUnverifiedRangeRead, ropts.DisableSSTBackgroundFill = 1, true, true
+	case 1: // by range, then from the disk cache once filled in the background
 		ropts.RangeReadMinSSTSize, ropts.AllowUnverifiedRangeRead = 1, true
 	}
 	if s.reader, err = OpenReader(ctx, s.clean, ropts); err != nil {

@@ -50,6 +50,7 @@ var conformanceCases = []conformanceCase{
 	{"ListAfterWrite", testListAfterWrite},
 	{"LargeObject", testLargeObject},
 	{"ReadRange", testReadRange},
+	{"ReadTo", testReadTo},
 	{"InvalidKeys", testInvalidKeys},
 	{"Delete", testDelete},
 	{"Stats", testStats},

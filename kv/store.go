@@ -206,6 +206,7 @@ func readerOptions(o Options) isledb.ReaderOpenOptions {
 		BlobCacheSize:            max(o.BlockCacheSize, 1<<20),
 		BlockCacheSize:           o.BlockCacheSize,
 		RangeReadMinSSTSize:      1,
+		DisableSSTBackgroundFill: true,
 		DisableSSTChecksum:       !o.VerifyChecksums,
 		AllowUnverifiedRangeRead: true,
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -50,6 +51,8 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	compression := fs.String("compression", isledb.DefaultCompression, "SST compression: none, snappy, zstd or lz4")
 	blockCache := fs.Int64("block-cache", isledb.DefaultBlockCacheSize, "reader block cache in bytes")
 	sstCache := fs.Int64("sst-cache", isledb.DefaultSSTCacheSize, "reader SST disk cache in bytes")
+	prefetch := fs.Int64("prefetch-on-refresh", isledb.DefaultPrefetchOnRefreshBytes, "bytes of new SSTs a reader's Refresh prefetches in the background (0: none)")
+	noFill := fs.Bool("no-background-fill", false, "keep SSTs read by range out of the SST disk cache (DisableSSTBackgroundFill)")
 	tailPoll := fs.Duration("tail-poll", 10*time.Millisecond, "how often the tailer polls the manifest in the tail workload")
 	simGet := fs.String("sim-get", "25ms,70ms", "sim-s3: GET/HEAD first-byte latency p50,p99 (log-normal)")
 	simPut := fs.String("sim-put", "25ms,70ms", "sim-s3: PUT/DELETE latency p50,p99 (log-normal)")
@@ -59,6 +62,7 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	svgPath := fs.String("svg", "", "write a chart of throughput and p99 to this SVG file")
 	createBucket := fs.Bool("create-bucket", false, "s3: create the bucket first if it does not exist (for a fresh MinIO)")
 	quiet := fs.Bool("quiet", false, "no progress bars")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -130,6 +134,7 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	}
 	ropts := isledb.DefaultReaderOpenOptions()
 	ropts.BlockCacheSize, ropts.SSTCacheSize = *blockCache, *sstCache
+	ropts.PrefetchOnRefreshBytes, ropts.DisableSSTBackgroundFill = *prefetch, *noFill
 	op, cleanup, err := benchkit.IsleDBOpener(benchkit.IsleDBOptions{
 		Backend: *backend, Dir: *dir, URL: *bucketURL, Sim: sim,
 		Writer: wopts, Reader: ropts, TailPoll: *tailPoll,
@@ -146,6 +151,17 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 			sim.Get.P50, sim.Get.P99, sim.Put.P50, sim.Put.P99, sim.Bandwidth/1e6)
 	}
 	fmt.Fprintln(stdout)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	results, err := benchkit.Run(context.Background(), cfg, op)
 	if len(results) > 0 {
 		fmt.Fprintln(stdout)

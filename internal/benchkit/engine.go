@@ -33,6 +33,12 @@ type Refresher interface {
 	Refresh() error
 }
 
+// Warmer is an Engine whose caches fill in the background: Warm, called after the warm-up
+// scan of readrandom and readwhilewriting, waits until what the scan read is cached.
+type Warmer interface {
+	Warm() error
+}
+
 // RequestCounter is an Engine on an object store: its requests are accounted.
 type RequestCounter interface {
 	StoreStats() blobstore.Stats

@@ -110,6 +110,7 @@ var (
 	_ RequestCounter = (*isleEngine)(nil)
 	_ Tailer         = (*isleEngine)(nil)
 	_ Transactor     = (*isleEngine)(nil)
+	_ Warmer         = (*isleEngine)(nil)
 )
 
 func openIsle(ctx context.Context, store *blobstore.Store, o IsleDBOptions, cacheDir string) (*isleEngine, error) {
@@ -215,6 +216,9 @@ func (e *isleEngine) Sync() error {
 }
 
 func (e *isleEngine) Refresh() error { return e.r.Refresh(e.ctx) }
+
+// Warm waits for the SSTs the warm-up read by range to be filled into the disk cache.
+func (e *isleEngine) Warm() error { return e.r.RefreshAndPrefetchSSTs(e.ctx) }
 
 // DropCaches closes the reader, removes its disk caches and opens a new one: the next
 // reads fetch every SST (or block) from the bucket again.

@@ -2,6 +2,7 @@ package benchkit
 
 import (
 	"context"
+	"io"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -86,7 +87,7 @@ type SimBackend struct {
 	}
 }
 
-var _ blobstore.Backend = (*SimBackend)(nil)
+var _ blobstore.StreamBackend = (*SimBackend)(nil)
 
 // NewSimBackend wraps inner with the latency model opts (zero fields: defaults).
 func NewSimBackend(inner blobstore.Backend, opts SimOptions) *SimBackend {
@@ -124,6 +125,50 @@ func (b *SimBackend) Get(ctx context.Context, key string, offset, length int64) 
 	}
 	return data, attrs, err
 }
+
+// GetStream implements blobstore.StreamBackend: the first byte comes after a latency draw,
+// the body at Bandwidth, so a reader of the stream can work on the bytes as they arrive.
+func (b *SimBackend) GetStream(ctx context.Context, key string) (io.ReadCloser, blobstore.Attributes, error) {
+	data, attrs, err := b.inner.Get(ctx, key, 0, -1)
+	if derr := b.delay(ctx, b.opts.Get, 0); derr != nil {
+		return nil, blobstore.Attributes{}, derr
+	}
+	if err != nil {
+		return nil, blobstore.Attributes{}, err
+	}
+	return &pacedReader{ctx: ctx, data: data, bw: b.opts.Bandwidth, start: time.Now()}, attrs, nil
+}
+
+// pacedReader hands out data no faster than bw bytes per second from start.
+type pacedReader struct {
+	ctx   context.Context
+	data  []byte
+	off   int
+	bw    float64
+	start time.Time
+}
+
+func (p *pacedReader) Read(buf []byte) (int, error) {
+	if p.off == len(p.data) {
+		return 0, io.EOF
+	}
+	n := min(len(buf), len(p.data)-p.off, 64<<10)
+	due := p.start.Add(time.Duration(float64(p.off+n) / p.bw * float64(time.Second)))
+	if d := time.Until(due); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-p.ctx.Done():
+			t.Stop()
+			return 0, p.ctx.Err()
+		}
+	}
+	copy(buf, p.data[p.off:p.off+n])
+	p.off += n
+	return n, nil
+}
+
+func (p *pacedReader) Close() error { return nil }
 
 // Head implements blobstore.Backend.
 func (b *SimBackend) Head(ctx context.Context, key string) (blobstore.Attributes, error) {

@@ -22,11 +22,12 @@ const (
 	ReadRandomCold   = "readrandom-cold"  // random Gets of present keys right after DropCaches
 	Overwrite        = "overwrite"        // N/2 puts of present keys in random order, then Sync
 	ReadWhileWriting = "readwhilewriting" // after a warm-up scan, Concurrency readers doing random Gets while one writer overwrites
+	ReadLatest       = "readlatest"       // Concurrency readers Get keys written in the last 3 s while one writer writes 10,000 new keys/s and syncs every second
 	Tail             = "tail"             // write → flush → delivery to a tailing reader (Tailer engines only)
 )
 
 // Workloads lists every workload in run order.
-var Workloads = []string{FillSeq, FillRandom, ReadRandom, ReadMissing, Scan, ReadRandomCold, Overwrite, ReadWhileWriting, Tail}
+var Workloads = []string{FillSeq, FillRandom, ReadRandom, ReadMissing, Scan, ReadRandomCold, Overwrite, ReadWhileWriting, ReadLatest, Tail}
 
 // Config sizes a run.
 type Config struct {
@@ -322,6 +323,8 @@ func Run(ctx context.Context, cfg Config, op Opener) ([]Result, error) {
 			if err = r.warm(e); err == nil {
 				res, err = r.readWhileWriting(ctx, e)
 			}
+		case ReadLatest:
+			res, err = r.readLatest(ctx, e)
 		case Tail:
 			t, ok := e.(Tailer)
 			if !ok {
@@ -408,16 +411,24 @@ func (r *runner) fill(ctx context.Context, e Engine, name string) (Result, error
 	})
 }
 
-// warm scans the whole data set once, untimed, so every block is cached.
+// warm scans the whole data set once, untimed, so every block is cached, then lets a
+// Warmer finish its background caching.
 func (r *runner) warm(e Engine) error {
 	var start []byte
 	for {
 		c, _, last, err := e.Scan(start, 10_000)
-		if err != nil || c < 10_000 {
+		if err != nil {
 			return err
+		}
+		if c < 10_000 {
+			break
 		}
 		start = append(last, 0)
 	}
+	if w, ok := e.(Warmer); ok {
+		return w.Warm()
+	}
+	return nil
 }
 
 // gets reads n random keys, present (i < Keys) or absent (i >= Keys).
@@ -555,6 +566,140 @@ func (r *runner) readWhileWriting(ctx context.Context, e Engine) (Result, error)
 			return 0, nil, 0, 0, 0, err
 		}
 		return int64(n), h, el, int64(writes) * kv, int64(n) * kv, nil
+	})
+}
+
+// The writer of readlatest: latestRate new keys per second, a Sync every second; readers
+// pick among the keys of the last latestWindow syncs, for at least latestSyncs syncs.
+const (
+	latestRate   = 10_000
+	latestWindow = 3
+	latestSyncs  = 5
+)
+
+// readLatest runs Gets on Concurrency goroutines of keys written in the last few seconds,
+// while one more goroutine writes new keys (absent from the data set) at latestRate and
+// syncs every second: what a reader of fresh data sees. It runs for at least Reads Gets
+// and latestSyncs syncs; the reads are measured. The data set is left as it was plus the
+// new keys.
+func (r *runner) readLatest(ctx context.Context, e Engine) (Result, error) {
+	n := r.cfg.Reads
+	kv := int64(r.cfg.KeySize + r.cfg.ValueSize)
+	first := 4 * r.cfg.Keys // new key j is randomKey(first + j)
+	var lo, hi atomic.Int64 // readers pick j in [lo, hi): synced, in the window
+	var syncs atomic.Int64  // syncs of the measured phase
+	written := 0
+	var buf []byte
+	write := func(k int) error {
+		for range k {
+			buf = r.keys.randomKey(buf, first+written)
+			if err := e.Put(buf, r.values.value(written+11, r.cfg.ValueSize)); err != nil {
+				return err
+			}
+			written++
+		}
+		return nil
+	}
+	// One second's worth first, so the window is never empty.
+	if err := write(latestRate); err != nil {
+		return Result{}, err
+	}
+	if err := e.Sync(); err != nil {
+		return Result{}, err
+	}
+	synced := []int{0, written}
+	hi.Store(int64(written))
+	return r.measure(e, ReadLatest, func() (int64, *Histogram, time.Duration, int64, int64, error) {
+		var stop atomic.Bool
+		var writeErr error
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(100 * time.Millisecond)
+			defer tick.Stop()
+			for ticks := 1; !stop.Load(); ticks++ {
+				<-tick.C
+				if writeErr = write(latestRate / 10); writeErr != nil {
+					stop.Store(true)
+					return
+				}
+				if ticks%10 == 0 {
+					if writeErr = e.Sync(); writeErr != nil {
+						stop.Store(true)
+						return
+					}
+					synced = append(synced, written)
+					syncs.Add(1)
+					hi.Store(int64(written))
+					lo.Store(int64(synced[max(0, len(synced)-1-latestWindow)]))
+				}
+			}
+		}()
+		var done atomic.Int64
+		var readErr error
+		var errOnce sync.Once
+		hists := make([]Histogram, r.cfg.Concurrency)
+		prog := r.progress(ReadLatest, n)
+		start := time.Now()
+		var readers sync.WaitGroup
+		for w := range r.cfg.Concurrency {
+			readers.Add(1)
+			go func() {
+				defer readers.Done()
+				rng := rand.New(rand.NewPCG(r.cfg.Seed, 0x1a+uint64(w)))
+				var kb []byte
+				for ctx.Err() == nil && !stop.Load() {
+					l, u := lo.Load(), hi.Load()
+					j := int(l + rng.Int64N(u-l))
+					kb = r.keys.randomKey(kb, first+j)
+					t0 := time.Now()
+					ok, err := e.Get(kb)
+					if err == nil && !ok {
+						err = fmt.Errorf("new key %d (window %d..%d) not found", j, l, u)
+					}
+					if err != nil {
+						errOnce.Do(func() { readErr = err })
+						stop.Store(true)
+						return
+					}
+					hists[w].Record(time.Since(t0))
+					if d := done.Add(1); prog != nil && d%1000 == 0 {
+						prog(int(min(d, int64(n))))
+					}
+				}
+			}()
+		}
+		// Stop the readers once both quotas are met (or one side failed).
+		for !stop.Load() && (done.Load() < int64(n) || syncs.Load() < latestSyncs) && ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+		stop.Store(true)
+		readers.Wait()
+		el := time.Since(start)
+		wg.Wait()
+		if prog != nil {
+			prog(n)
+		}
+		h := &Histogram{}
+		for i := range hists {
+			h.Merge(&hists[i])
+		}
+		err := readErr
+		if err == nil {
+			err = writeErr
+		}
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			return 0, nil, 0, 0, 0, err
+		}
+		if err := e.Sync(); err != nil {
+			return 0, nil, 0, 0, 0, err
+		}
+		reads := done.Load()
+		return reads, h, el, int64(written) * kv, reads * kv, nil
 	})
 }
 

@@ -32,11 +32,14 @@ type Cache struct {
 
 	mu struct {
 		sync.Mutex
-		items   map[string]*entry
-		lru     lruList
-		bytes   int64
-		closed  bool
-		flights map[string]*flight
+		items map[string]*entry
+		lru   lruList
+		bytes int64
+		// reserved is the space Writers in progress hold (see Create): it counts
+		// against the capacity with bytes.
+		reserved int64
+		closed   bool
+		flights  map[string]*flight
 	}
 }
 
@@ -241,7 +244,7 @@ func (c *Cache) writeTemp(data []byte) (string, error) {
 // returns the names of the items it removed.
 func (c *Cache) evictLocked() []string {
 	var names []string
-	for c.mu.bytes > c.opts.Capacity {
+	for c.mu.bytes+c.mu.reserved > c.opts.Capacity {
 		e := c.mu.lru.back()
 		if e == nil {
 			break
@@ -484,8 +487,16 @@ func (c *Cache) check() error {
 	if bytes != c.mu.bytes {
 		errs = append(errs, fmt.Errorf("items hold %d bytes, count says %d", bytes, c.mu.bytes))
 	}
-	if c.mu.bytes > c.opts.Capacity {
-		errs = append(errs, fmt.Errorf("%d bytes over capacity %d", c.mu.bytes, c.opts.Capacity))
+	if c.mu.bytes+c.mu.reserved > c.opts.Capacity {
+		errs = append(errs, fmt.Errorf("%d bytes (%d reserved) over capacity %d", c.mu.bytes, c.mu.reserved, c.opts.Capacity))
 	}
 	return errors.Join(errs...)
+}
+
+// Room returns the bytes that could be stored without evicting anything: the capacity
+// less the items held and the space reserved by Writers in progress.
+func (c *Cache) Room() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.opts.Capacity - c.mu.bytes - c.mu.reserved
 }

@@ -11,8 +11,9 @@
 //	})
 //
 // Get returns a Handle (an io.ReaderAt of known size) on the item's file; ReadAll returns
-// its bytes; Put stores an item; GetOrFetch and OpenOrFetch do both, with concurrent misses
-// on one name sharing a single fetch.
+// its bytes; Put stores an item; Create streams one in (a Writer: Write, then Commit or
+// Abort), reserving its size first; GetOrFetch and OpenOrFetch do both, with concurrent
+// misses on one name sharing a single fetch.
 //
 // # Names and files
 //
@@ -24,7 +25,8 @@
 //
 // # Guarantees
 //
-//   - The bytes of the items held never exceed Options.Capacity after a Put returns (a
+//   - The bytes of the items held, plus the sizes reserved by Writers in progress, never
+//     exceed Options.Capacity after a Put or Create returns (a
 //     Handle held open keeps an evicted file's space until it is closed; see Get). A user
 //     that keeps Handles open learns of each eviction through Options.OnEvict, to close
 //     them and so keep the real disk use within Capacity.
