@@ -22,7 +22,7 @@ func TestUnflushedIterator(t *testing.T) {
 		db := openTestDB(t, b.Open(t))
 		o := isledb.DefaultWriterOptions()
 		o.FlushInterval = -1
-		o.MemtableSize = 1 << 20 // the filler below rotates it several times
+		o.MemtableSize = 1 << 20     // the filler below rotates it several times
 		o.MaxImmutableMemtables = 64 // never backpressure, however slow the flushes
 		w, err := db.OpenWriter(ctx, o)
 		if err != nil {
