@@ -14,6 +14,7 @@ import (
 	"github.com/isledb/isledb/config"
 	"github.com/isledb/isledb/internal/base"
 	"github.com/isledb/isledb/internal/blobref"
+	"github.com/isledb/isledb/internal/bucketwal"
 	"github.com/isledb/isledb/internal/compaction"
 	"github.com/isledb/isledb/internal/memtable"
 	"github.com/isledb/isledb/internal/sstable"
@@ -31,7 +32,9 @@ type Writer struct {
 	opts    WriterOptions
 	sstOpts sstable.WriterOptions
 	fence   *manifest.FenceToken
-	wal     *writerWAL // nil without WriterOptions.WALDir
+	wal     *writerWAL           // nil without WriterOptions.WALDir
+	bwal    *bucketwal.Committer // nil without WriterOptions.BucketWAL (writer_bucketwal.go)
+	bwalBuf []byte               // record encoding scratch for bwal, guarded by mu
 	replay  WALReplayStats
 	txns    txnState       // transactions (txn.go), guarded by mu
 	pool    *memtable.Pool // recycles the memtables' memory (writer_recycle.go)
@@ -159,6 +162,12 @@ func (db *DB) OpenWriter(ctx context.Context, opts WriterOptions) (*Writer, erro
 			return nil, err
 		}
 	}
+	if opts.BucketWAL != BucketWALOff {
+		if err := w.recoverBucketWAL(ctx, m); err != nil {
+			_ = w.Close()
+			return nil, err
+		}
+	}
 	return w, nil
 }
 
@@ -259,6 +268,12 @@ func (w *Writer) write(kind base.Kind, key, value []byte, expiry int64) error {
 		}
 		walID = id
 	}
+	if w.bwal != nil {
+		if err := w.logBucketLocked(walRecord{seq: seq, kind: kind, expiry: expiry, key: key, value: value}); err != nil {
+			w.mu.Unlock()
+			return err
+		}
+	}
 	if act.Empty() {
 		w.mu.activeSince = time.Now()
 	}
@@ -273,7 +288,7 @@ func (w *Writer) write(kind base.Kind, key, value []byte, expiry int64) error {
 			return fmt.Errorf("isledb: write-ahead log: %w", err)
 		}
 	}
-	return nil
+	return w.waitBucketEach(seq)
 }
 
 func (w *Writer) usableLocked() error {
@@ -378,6 +393,9 @@ func (w *Writer) Close() error {
 	w.mu.Unlock()
 	close(w.stop)
 	w.wg.Wait()
+	if w.bwal != nil {
+		w.bwal.Close()
+	}
 	w.opts.Metrics.detach(w)
 	w.closeTxns()
 	w.releaseMemtables()
@@ -464,7 +482,11 @@ func (w *Writer) flushQueued() error {
 		w.mu.flushedSeq = f.lastSeq
 		w.mu.flushErr = nil
 		w.notifyLocked()
+		bw := w.bwal // set under w.mu by OpenWriter once the flush loop runs
 		w.mu.Unlock()
+		if bw != nil {
+			bw.Covered(uint64(f.lastSeq))
+		}
 		if w.wal != nil {
 			// The memtable is in the manifest: its log records are no longer needed.
 			// Failing to delete them only costs disk space and replay time.
