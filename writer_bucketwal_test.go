@@ -243,3 +243,100 @@ func TestBucketWALOptions(t *testing.T) {
 		t.Fatalf("defaults: %v %d", d.BucketWAL, d.BucketWALMaxObjectSize)
 	}
 }
+
+// TestBucketWALWriterWithoutItInBetween: a writer without BucketWAL that published after a
+// bucket-WAL writer was lost may have used the same sequence numbers: the lost writer's
+// records cannot be judged, and the next bucket-WAL writer fails with ErrWALStale unless
+// DiscardUnresolvedWAL. A writer whose OpenWriter failed in between (it wrote its fence,
+// published nothing) changes nothing.
+func TestBucketWALWriterWithoutItInBetween(t *testing.T) {
+	ctx := context.Background()
+	base := blobstore.NewMemory("db")
+	open := func(o isledb.WriterOptions) (*isledb.Writer, error) {
+		db, _ := isledb.OpenDB(ctx, otherMachine(base), isledb.DBOptions{})
+		return db.OpenWriter(ctx, o)
+	}
+	w1, err := open(bucketWALOptions(isledb.BucketWALEachWrite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w1.Put([]byte("lost"), []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	w1.CrashForTest()
+	// A bucket-WAL writer whose open fails after its fence: its replay flush cannot land.
+	faulty, fb := faultstore.Wrap(otherMachine(base))
+	fb.FailPermanentlyIf(faultstore.PutsTo("sst/"), -1)
+	db, _ := isledb.OpenDB(ctx, faulty, isledb.DBOptions{})
+	fo := bucketWALOptions(isledb.BucketWALOnSync)
+	if _, err := db.OpenWriter(ctx, fo); err == nil {
+		t.Fatal("OpenWriter succeeded without its replay flush")
+	}
+	w2, err := open(bucketWALOptions(isledb.BucketWALOff))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.Put([]byte("plain"), []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := open(bucketWALOptions(isledb.BucketWALOnSync)); !errors.Is(err, isledb.ErrWALStale) {
+		t.Fatalf("OpenWriter after a writer without BucketWAL = %v, want ErrWALStale", err)
+	}
+	o := bucketWALOptions(isledb.BucketWALOnSync)
+	o.DiscardUnresolvedWAL = true
+	w3, err := open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := w3.WALReplayStats(); st.Discarded != 1 || st.Replayed != 0 {
+		t.Fatalf("replay %v, want 1 discarded", st)
+	}
+	if err := w3.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mustGet(t, base, "plain", "2")
+}
+
+// TestBucketWALFailedOpenInBetween: a writer that fenced the chain but failed to open
+// leaves the lost writer's records to the next one, which replays them.
+func TestBucketWALFailedOpenInBetween(t *testing.T) {
+	ctx := context.Background()
+	base := blobstore.NewMemory("db")
+	db1, _ := isledb.OpenDB(ctx, otherMachine(base), isledb.DBOptions{})
+	w1, err := db1.OpenWriter(ctx, bucketWALOptions(isledb.BucketWALEachWrite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := w1.Put(fmt.Appendf(nil, "k%d", i), []byte("1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w1.CrashForTest()
+	faulty, fb := faultstore.Wrap(otherMachine(base))
+	fb.FailPermanentlyIf(faultstore.PutsTo("sst/"), -1) // the claim and fence land, the replay flush does not
+	db, _ := isledb.OpenDB(ctx, faulty, isledb.DBOptions{})
+	if _, err := db.OpenWriter(ctx, bucketWALOptions(isledb.BucketWALOnSync)); err == nil {
+		t.Fatal("OpenWriter succeeded without its replay flush")
+	}
+	if n := countObjects(t, base, "wal/"); n != 5 { // w1's fence, its 3 writes, the failed writer's fence
+		t.Fatalf("%d WAL objects, want 5", n)
+	}
+	db3, _ := isledb.OpenDB(ctx, otherMachine(base), isledb.DBOptions{})
+	w3, err := db3.OpenWriter(ctx, bucketWALOptions(isledb.BucketWALOnSync))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := w3.WALReplayStats(); st.Replayed != 3 {
+		t.Fatalf("replay %v, want 3", st)
+	}
+	if err := w3.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		mustGet(t, base, fmt.Sprintf("k%d", i), "1")
+	}
+}
