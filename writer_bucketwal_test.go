@@ -173,6 +173,14 @@ func TestBucketWALFencedWriter(t *testing.T) {
 		mustGet(t, s3, "w2", "2")
 		mustGet(t, s3, "late", "")
 		mustGet(t, s3, "later", "")
+		r, err := isledb.OpenReader(ctx, s3, isledb.ReaderOpenOptions{CacheDir: t.TempDir(), ReadBucketWAL: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		if v, ok, err := r.Get(ctx, []byte("late")); ok || err != nil {
+			t.Fatalf("a reader of the bucket WAL sees the fenced write: %q, %v", v, err)
+		}
 		_ = w1.Close()
 		_ = w2.Close()
 	})
