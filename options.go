@@ -295,7 +295,7 @@ type ReaderOpenOptions struct {
 	// see a write once its Sync returned and the reader refreshed, before the write's flush.
 	// Each Refresh costs one more GET (of the next WAL object, missing when nothing is
 	// new). Snapshots still read their manifest version only. Default: false.
-	ReadBucketWAL bool
+	ReadBucketWAL   bool
 	ManifestStorage manifest.Storage
 	// Metrics, when set, receives the reader's Prometheus metrics (NewReaderMetrics,
 	// DefaultReaderMetrics). Default: nil, no metrics.
