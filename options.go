@@ -289,13 +289,13 @@ type ReaderOpenOptions struct {
 	SSTHashVerifier SSTHashVerifier
 	// BlobReadOptions controls blob verification.
 	BlobReadOptions config.BlobReadOptions
-	// ManifestStorage reads the manifest. Default: the bucket.
 	// ReadBucketWAL makes the reader read the writer's bucket WAL objects
 	// (WriterOptions.BucketWAL) past its manifest: Get, Scan, iterators and a TailingReader
 	// see a write once its Sync returned and the reader refreshed, before the write's flush.
 	// Each Refresh costs one more GET (of the next WAL object, missing when nothing is
 	// new). Snapshots still read their manifest version only. Default: false.
-	ReadBucketWAL   bool
+	ReadBucketWAL bool
+	// ManifestStorage reads the manifest. Default: the bucket.
 	ManifestStorage manifest.Storage
 	// Metrics, when set, receives the reader's Prometheus metrics (NewReaderMetrics,
 	// DefaultReaderMetrics). Default: nil, no metrics.
