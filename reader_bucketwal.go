@@ -29,7 +29,9 @@ import (
 // walOverlay is the reader's view of the bucket WAL past its manifest. Immutable.
 type walOverlay struct {
 	next    uint64            // the next position to read
+	covered uint64            // the largest coverage an object read records
 	entries []mergeiter.Entry // internal order: key ascending, then sequence descending
+	pos     []uint64          // pos[i]: the position of the object entries[i] came from
 }
 
 // newest returns the newest entry of key.
@@ -93,18 +95,28 @@ func (r *Reader) refreshWAL(ctx context.Context, m *manifest.Manifest) error {
 		objs = append(objs, o)
 		next++
 	}
+	// A record is dropped once the manifest holds it, or once a later object says its
+	// object is covered (the next writer replayed and flushed it, or was told to discard it).
 	maxSeq := m.MaxSeqNum()
-	var entries []mergeiter.Entry
+	covered := uint64(0)
 	if old != nil {
-		for _, e := range old.entries {
-			if uint64(e.Seq) > maxSeq {
-				entries = append(entries, e)
+		covered = old.covered
+	}
+	for _, o := range objs {
+		covered = max(covered, o.CoveredBelow)
+	}
+	var entries []mergeiter.Entry
+	var posOf []uint64
+	if old != nil {
+		for i, e := range old.entries {
+			if uint64(e.Seq) > maxSeq && old.pos[i] >= covered {
+				entries, posOf = append(entries, e), append(posOf, old.pos[i])
 			}
 		}
 	}
 	added := false
 	for _, o := range objs {
-		if o.Kind != bucketwal.KindData || o.SeqHi <= maxSeq {
+		if o.Kind != bucketwal.KindData || o.SeqHi <= maxSeq || o.Position < covered {
 			continue
 		}
 		for i, b := range o.Records {
@@ -115,15 +127,27 @@ func (r *Reader) refreshWAL(ctx context.Context, m *manifest.Manifest) error {
 			for _, rec := range rs {
 				if uint64(rec.seq) > maxSeq {
 					entries = append(entries, mergeiter.Entry{Key: rec.key, Value: rec.value, Seq: rec.seq, Kind: rec.kind, Expiry: rec.expiry})
+					posOf = append(posOf, o.Position)
 					added = true
 				}
 			}
 		}
 	}
 	if added {
-		slices.SortStableFunc(entries, func(a, b mergeiter.Entry) int { return base.CompareInternal(a.Key, a.Seq, b.Key, b.Seq) })
+		idx := make([]int, len(entries))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortStableFunc(idx, func(a, b int) int {
+			return base.CompareInternal(entries[a].Key, entries[a].Seq, entries[b].Key, entries[b].Seq)
+		})
+		se, sp := make([]mergeiter.Entry, len(idx)), make([]uint64, len(idx))
+		for i, j := range idx {
+			se[i], sp[i] = entries[j], posOf[j]
+		}
+		entries, posOf = se, sp
 	}
-	r.walView.Store(&walOverlay{next: next, entries: entries})
+	r.walView.Store(&walOverlay{next: next, covered: covered, entries: entries, pos: posOf})
 	return nil
 }
 
