@@ -149,7 +149,8 @@ func (w *Writer) onBucketWALError(err error) {
 //
 // OpenWriter, after its claim and manifest replay, fences the WAL object chain
 // (bucketwal.Fence: a fence object at the first free position, so the old writer can
-// append no more) and judges the records of the objects before the fence that the manifest
+// append no more), checks that its claim is still current (so that every later claimer's
+// fence lands after its own, and sees its objects), and judges the records of the objects before the fence that the manifest
 // may not cover. A writer accepts writes only after this recovery has flushed what it
 // replays, so only the writer of the newest data object (epoch E) can have records the
 // manifest lacks; every older one's were covered when E's writer opened. E's records are
@@ -165,6 +166,11 @@ func (w *Writer) recoverBucketWAL(ctx context.Context, m *manifest.Manifest) err
 	rec, err := bucketwal.Fence(ctx, w.store, epoch)
 	if err != nil {
 		return fmt.Errorf("isledb: open writer: fence the bucket WAL: %w", err)
+	}
+	// A writer that claimed after this one but fenced before it would not see this
+	// writer's objects: this writer must then not write any (its claim is no longer current).
+	if err := w.ms.CheckWriterFence(ctx); err != nil {
+		return fmt.Errorf("isledb: open writer: after fencing the bucket WAL: %w", err)
 	}
 	var last *bucketwal.Object // the newest data object
 	for _, o := range rec.Objects {

@@ -247,10 +247,18 @@ func (c *Committer) recomputeBelowLocked() {
 
 // group is one object being written.
 type group struct {
-	pos   uint64
-	n     int
-	seqHi uint64
-	data  []byte
+	pos    uint64
+	n      int
+	seqHi  uint64
+	hdr    Object // its header fields (Position is pos)
+	framed []byte // its framed records
+	data   []byte // the encoded object
+}
+
+// moveTo re-encodes g at position pos.
+func (g *group) moveTo(pos uint64) {
+	g.pos, g.hdr.Position = pos, pos
+	g.data = encodeFramed(g.data[:0], &g.hdr, g.n, g.framed)
 }
 
 // take builds the next object from the pending records, or reports none (or that the
@@ -276,8 +284,9 @@ func (c *Committer) take() (*group, bool) {
 	first, last := c.mu.pending[0], c.mu.pending[n-1]
 	o := Object{Kind: KindData, Position: c.mu.next, Epoch: c.opts.Epoch, CoveredBelow: c.mu.below,
 		SeqLo: first.seqLo, SeqHi: last.seqHi}
-	data := encodeFramed(make([]byte, 0, headerSize+16+last.end+trailer), &o, n, c.mu.buf[:last.end])
-	return &group{pos: c.mu.next, n: n, seqHi: last.seqHi, data: data}, true
+	framed := append([]byte(nil), c.mu.buf[:last.end]...)
+	data := encodeFramed(make([]byte, 0, headerSize+16+last.end+trailer), &o, n, framed)
+	return &group{pos: c.mu.next, n: n, seqHi: last.seqHi, hdr: o, framed: framed, data: data}, true
 }
 
 func (c *Committer) loop() {
@@ -290,6 +299,11 @@ func (c *Committer) loop() {
 		}
 		for attempt := 0; ; attempt++ {
 			err := c.put(g, attempt)
+			if errors.Is(err, errStaleFence) {
+				g.moveTo(g.pos + 1)
+				attempt = -1
+				continue
+			}
 			if err == nil {
 				backoff = 20 * time.Millisecond
 				break
@@ -339,6 +353,9 @@ func (c *Committer) loop() {
 	}
 }
 
+// errStaleFence reports a position taken by an older writer's late fence.
+var errStaleFence = errors.New("bucketwal: position taken by an older writer's fence")
+
 // put writes g's object at its position, put-if-absent. A position already taken is ours
 // if it holds g's bytes (an earlier attempt landed and its reply was lost), and otherwise
 // another writer's: this one is fenced.
@@ -366,6 +383,12 @@ func (c *Committer) put(g *group, attempt int) error {
 	}
 	who := "another writer"
 	if o, err := Decode(key, got); err == nil {
+		if o.Kind == KindFence && o.Epoch < c.opts.Epoch {
+			// The fence of a writer whose claim came before this one's: its Fence landed
+			// after this writer's, and its check of the manifest that follows fails, so it
+			// writes nothing more. Go past it.
+			return errStaleFence
+		}
 		who = fmt.Sprintf("writer epoch %d (a %s object)", o.Epoch, map[Kind]string{KindData: "data", KindFence: "fence"}[o.Kind])
 	}
 	return fmt.Errorf("%w: bucket WAL position %s is taken by %s; this writer (epoch %d) can append no more",

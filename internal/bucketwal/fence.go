@@ -51,7 +51,11 @@ func List(ctx context.Context, store *blobstore.Store) ([]uint64, map[uint64]blo
 
 // Fence closes the chain to the writers before epoch (see the package doc): it writes a
 // fence object of epoch at the first free position after the newest object, and returns
-// the objects a new writer must judge. Call it after the writer's claim in the manifest.
+// the objects a new writer must judge. Call it after the writer's claim in the manifest,
+// and check the claim again afterwards (the writer must give up if another writer claimed
+// meanwhile): then every later claimer's fence lands after this one, and a Committer that
+// finds an older epoch's fence at its position (a writer that claimed before it but
+// fenced after it, and fails that check) may go past it.
 func Fence(ctx context.Context, store *blobstore.Store, epoch uint64) (*Recovery, error) {
 	pos, _, err := List(ctx, store)
 	if err != nil {
