@@ -286,10 +286,24 @@ func (w *Writer) recoverBucketWAL(ctx context.Context, m *manifest.Manifest) err
 			return fmt.Errorf("isledb: open writer: flush replayed bucket WAL writes: %w", err)
 		}
 	}
+	next, covered := rec.Fence+1, rec.Fence
+	if len(recs) > 0 {
+		// What was found is in the manifest now (or discarded on request): say so in the
+		// bucket at once, so that no later writer, reader or GC pass looks at it again.
+		err := bucketwal.MarkCovered(ctx, w.store, epoch, next)
+		for errors.Is(err, bucketwal.ErrStaleFence) {
+			next++
+			err = bucketwal.MarkCovered(ctx, w.store, epoch, next)
+		}
+		if err != nil {
+			return fmt.Errorf("isledb: open writer: bucket WAL: %w", err)
+		}
+		next, covered = next+1, next
+	}
 	w.mu.Lock()
 	durable := uint64(w.mu.nextSeq - 1)
 	w.bwal = bucketwal.Start(bucketwal.Options{
-		Store: w.store, Epoch: epoch, Next: rec.Fence + 1, CoveredBelow: rec.Fence, Durable: durable,
+		Store: w.store, Epoch: epoch, Next: next, CoveredBelow: covered, Durable: durable,
 		MaxObjectSize: w.opts.BucketWALMaxObjectSize,
 		CheckFence:    w.ms.CheckWriterFence,
 		OnError:       w.onBucketWALError,

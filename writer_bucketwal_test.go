@@ -305,6 +305,17 @@ func TestBucketWALWriterWithoutItInBetween(t *testing.T) {
 	if err := w3.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// What w3 discarded stays discarded: the next writer need not be told again.
+	w4, err := open(bucketWALOptions(isledb.BucketWALOnSync))
+	if err != nil {
+		t.Fatalf("OpenWriter after a discard: %v", err)
+	}
+	if st := w4.WALReplayStats(); st.Records != 0 {
+		t.Fatalf("replay after a discard %v, want nothing", st)
+	}
+	if err := w4.Close(); err != nil {
+		t.Fatal(err)
+	}
 	mustGet(t, base, "plain", "2")
 }
 

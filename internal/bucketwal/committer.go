@@ -299,7 +299,7 @@ func (c *Committer) loop() {
 		}
 		for attempt := 0; ; attempt++ {
 			err := c.put(g, attempt)
-			if errors.Is(err, errStaleFence) {
+			if errors.Is(err, ErrStaleFence) {
 				g.moveTo(g.pos + 1)
 				attempt = -1
 				continue
@@ -353,44 +353,50 @@ func (c *Committer) loop() {
 	}
 }
 
-// errStaleFence reports a position taken by an older writer's late fence.
-var errStaleFence = errors.New("bucketwal: position taken by an older writer's fence")
+// ErrStaleFence reports a position taken by an older writer's late fence: the caller
+// goes on at the next position.
+var ErrStaleFence = errors.New("bucketwal: position taken by an older writer's fence")
 
 // put writes g's object at its position, put-if-absent. A position already taken is ours
 // if it holds g's bytes (an earlier attempt landed and its reply was lost), and otherwise
-// another writer's: this one is fenced.
+// another writer's: this one is fenced (ErrStaleFence: an older writer's late fence).
 func (c *Committer) put(g *group, attempt int) error {
 	ctx := context.Background()
-	key := Key(g.pos)
 	if attempt > 0 && c.opts.CheckFence != nil {
 		if err := c.opts.CheckFence(ctx); errors.Is(err, manifest.ErrFenced) {
-			return fmt.Errorf("bucketwal: write %s: %w", key, err)
+			return fmt.Errorf("bucketwal: write %s: %w", Key(g.pos), err)
 		}
 	}
-	_, err := c.opts.Store.WriteIfNotExist(ctx, key, g.data)
+	return putOwn(ctx, c.opts.Store, g.pos, c.opts.Epoch, g.data)
+}
+
+// putOwn writes data at pos for writer epoch (see Committer.put).
+func putOwn(ctx context.Context, store *blobstore.Store, pos, epoch uint64, data []byte) error {
+	key := Key(pos)
+	_, err := store.WriteIfNotExist(ctx, key, data)
 	if !errors.Is(err, blobstore.ErrPreconditionFailed) {
 		if err != nil {
 			return fmt.Errorf("bucketwal: write %s: %w", key, err)
 		}
 		return nil
 	}
-	got, _, err := c.opts.Store.Read(ctx, key)
+	got, _, err := store.Read(ctx, key)
 	if err != nil {
 		return fmt.Errorf("bucketwal: write %s: position taken; read it back: %w", key, err)
 	}
-	if bytes.Equal(got, g.data) {
+	if bytes.Equal(got, data) {
 		return nil
 	}
 	who := "another writer"
 	if o, err := Decode(key, got); err == nil {
-		if o.Kind == KindFence && o.Epoch < c.opts.Epoch {
+		if o.Kind == KindFence && o.Epoch < epoch {
 			// The fence of a writer whose claim came before this one's: its Fence landed
 			// after this writer's, and its check of the manifest that follows fails, so it
 			// writes nothing more. Go past it.
-			return errStaleFence
+			return ErrStaleFence
 		}
 		who = fmt.Sprintf("writer epoch %d (a %s object)", o.Epoch, map[Kind]string{KindData: "data", KindFence: "fence"}[o.Kind])
 	}
 	return fmt.Errorf("%w: bucket WAL position %s is taken by %s; this writer (epoch %d) can append no more",
-		manifest.ErrFenced, key, who, c.opts.Epoch)
+		manifest.ErrFenced, key, who, epoch)
 }

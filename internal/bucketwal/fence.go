@@ -165,3 +165,13 @@ func ReadObjects(ctx context.Context, store *blobstore.Store, pos []uint64) ([]*
 	}
 	return out, nil
 }
+
+// MarkCovered writes, after a new writer's recovery, a fence object of epoch at pos (the
+// position after its fence) recording that every object below pos is covered: the records
+// it found are in the manifest now, or were discarded on request. Later writers, readers
+// and GC then start after them. It fails with an error wrapping manifest.ErrFenced if
+// another writer took the position.
+func MarkCovered(ctx context.Context, store *blobstore.Store, epoch, pos uint64) error {
+	data := Encode(nil, &Object{Kind: KindFence, Position: pos, Epoch: epoch, CoveredBelow: pos})
+	return putOwn(ctx, store, pos, epoch, data)
+}
