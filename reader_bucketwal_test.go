@@ -74,6 +74,15 @@ func TestReaderReadsBucketWAL(t *testing.T) {
 		if err != nil || len(kvs) != 2 || string(kvs[0].Value) != "2" || string(kvs[1].Key) != "b" {
 			t.Fatalf("Scan = %v, %v", kvs, err)
 		}
+		// The change feed has every write, in sequence order, before any flush.
+		var feed []string
+		next, err := tr.Reader().Changes(ctx, isledb.ChangeOptions{}, func(c isledb.Change) error {
+			feed = append(feed, fmt.Sprintf("%d:%s=%s/%v", c.Seq, c.Key, c.Value, c.Delete))
+			return nil
+		})
+		if err != nil || next != 5 || fmt.Sprint(feed) != "[1:a=1/false 2:a=2/false 3:b=3/false 4:c-absent=/true]" {
+			t.Fatalf("Changes = %d, %v: %v", next, err, feed)
+		}
 		// Tail delivers them too (in key order), before any flush.
 		tctx, cancel := context.WithCancel(ctx)
 		var seen []string

@@ -368,7 +368,7 @@ func runSim(t *testing.T, seed uint64, only string) {
 	defer s.reader.Close()
 	s.readerAt = s.clock.Now()
 	topts := DefaultTailingReaderOpenOptions()
-	topts.ReaderOptions = ReaderOpenOptions{CacheDir: filepath.Join(s.dir, "tailer")}
+	topts.ReaderOptions = ReaderOpenOptions{CacheDir: filepath.Join(s.dir, "tailer"), ReadBucketWAL: only == "bucketwal"}
 	if s.tailer, err = OpenTailingReader(ctx, s.clean, topts); err != nil {
 		t.Fatal(err)
 	}
@@ -1139,8 +1139,13 @@ func (s *sim) tail() {
 		s.tailerAt = now
 	}
 	n := 0
+	last := uint64(0)
 	next, err := s.tailer.Reader().Changes(s.ctx, ChangeOptions{FromSeq: s.tailNext}, func(c Change) error {
 		n++
+		if c.Seq < s.tailNext || c.Seq <= last {
+			return fmt.Errorf("change seq %d out of order (from %d, after %d)", c.Seq, s.tailNext, last)
+		}
+		last = c.Seq
 		if msg := s.plausible(string(c.Key), c.Value, !c.Delete); msg != "" {
 			return errors.New(msg)
 		}
