@@ -190,9 +190,12 @@ func TestBucketWALFencedWriter(t *testing.T) {
 // tell it was its own (the HEAD fails too): the writer reads the object back, sees its own
 // bytes, and goes on. No batch is lost or written twice.
 func TestBucketWALLostReply(t *testing.T) {
+	testutil.ForEach(t, testutil.Core, func(t *testing.T, b testutil.Backend) { testBucketWALLostReply(t, b.Open(t)) })
+}
+
+func testBucketWALLostReply(t *testing.T, base *blobstore.Store) {
 	ctx := context.Background()
-	base := blobstore.NewMemory("db")
-	faulty, fb := faultstore.Wrap(base)
+	faulty, fb := faultstore.Wrap(otherMachine(base))
 	db1, _ := isledb.OpenDB(ctx, faulty, isledb.DBOptions{})
 	w1, err := db1.OpenWriter(ctx, bucketWALOptions(isledb.BucketWALEachWrite))
 	if err != nil {
@@ -258,8 +261,11 @@ func TestBucketWALOptions(t *testing.T) {
 // DiscardUnresolvedWAL. A writer whose OpenWriter failed in between (it wrote its fence,
 // published nothing) changes nothing.
 func TestBucketWALWriterWithoutItInBetween(t *testing.T) {
+	testutil.ForEach(t, testutil.Core, func(t *testing.T, b testutil.Backend) { testBucketWALWriterWithoutItInBetween(t, b.Open(t)) })
+}
+
+func testBucketWALWriterWithoutItInBetween(t *testing.T, base *blobstore.Store) {
 	ctx := context.Background()
-	base := blobstore.NewMemory("db")
 	open := func(o isledb.WriterOptions) (*isledb.Writer, error) {
 		db, _ := isledb.OpenDB(ctx, otherMachine(base), isledb.DBOptions{})
 		return db.OpenWriter(ctx, o)
@@ -322,8 +328,11 @@ func TestBucketWALWriterWithoutItInBetween(t *testing.T) {
 // TestBucketWALFailedOpenInBetween: a writer that fenced the chain but failed to open
 // leaves the lost writer's records to the next one, which replays them.
 func TestBucketWALFailedOpenInBetween(t *testing.T) {
+	testutil.ForEach(t, testutil.Core, func(t *testing.T, b testutil.Backend) { testBucketWALFailedOpenInBetween(t, b.Open(t)) })
+}
+
+func testBucketWALFailedOpenInBetween(t *testing.T, base *blobstore.Store) {
 	ctx := context.Background()
-	base := blobstore.NewMemory("db")
 	db1, _ := isledb.OpenDB(ctx, otherMachine(base), isledb.DBOptions{})
 	w1, err := db1.OpenWriter(ctx, bucketWALOptions(isledb.BucketWALEachWrite))
 	if err != nil {
