@@ -448,6 +448,22 @@ func (s *sim) faults(p float64) {
 	}
 	s.faulty = true
 	for range 1 + s.rng.IntN(2) {
+		if s.only == "bucketwal" && s.rng.IntN(2) == 0 {
+			switch s.rng.IntN(3) {
+			case 0:
+				s.fb.LoseReply(faultstore.PutsTo("wal/"), 1)
+				s.tracef("  faults: the next WAL put lands but its reply is lost")
+			case 1:
+				s.fb.LoseReply(faultstore.PutsTo("wal/"), 1)
+				s.fb.FailIf(faultstore.OpsOn(faultstore.OpHead, "wal/"), 8, nil)
+				s.tracef("  faults: the next WAL put lands but its reply is lost, and HEADs of WAL objects fail")
+			default:
+				n := int64(1 + s.rng.IntN(8))
+				s.fb.FailIf(faultstore.PutsTo("wal/"), n, nil)
+				s.tracef("  faults: the next %d WAL puts fail (transient)", n)
+			}
+			continue
+		}
 		switch k := s.rng.IntN(7); k {
 		case 0:
 			n := int64(1 + s.rng.IntN(8)) // 4 attempts per request: 4 or more fail a call

@@ -24,7 +24,9 @@ const (
 	// before it is there.
 	BucketWALOnSync
 	// BucketWALEachWrite: Put, Delete, Apply and a transaction's commit each return once
-	// the write is in the bucket (concurrent writes share one PUT).
+	// the write is in the bucket (concurrent writes share one PUT). If an attempt to write
+	// the WAL fails meanwhile, the call returns its error, as a failed Flush does: the write
+	// is applied and stays queued for the WAL, and a later Sync reports when it lands.
 	BucketWALEachWrite
 )
 
