@@ -95,7 +95,7 @@ func OpenReader(ctx context.Context, store *blobstore.Store, opts ReaderOpenOpti
 	}
 	r.cur.Store(m)
 	if opts.ReadBucketWAL {
-		if err := r.refreshWAL(ctx, m); err != nil {
+		if err := r.refreshWAL(ctx, m, true); err != nil {
 			_ = r.Close()
 			return nil, fmt.Errorf("isledb: open reader: bucket WAL: %w", err)
 		}
@@ -293,7 +293,7 @@ func (r *Reader) Refresh(ctx context.Context) (err error) {
 		return fmt.Errorf("isledb: refresh: %w", err)
 	}
 	if r.opts.ReadBucketWAL {
-		if err := r.refreshWAL(ctx, m); err != nil {
+		if err := r.refreshWAL(ctx, m, m != old); err != nil {
 			return fmt.Errorf("isledb: refresh: bucket WAL: %w", err)
 		}
 	}

@@ -23,8 +23,8 @@ import (
 // the newest one's coverage on; each Refresh then reads the next positions until one is
 // missing (one GET of a missing object when nothing is new). Only objects of the chain
 // are read, so a fenced writer's late writes never appear. If GC deleted the next position
-// before the reader read it (it was covered by a manifest newer than the reader's, and a
-// grace period old), the reader lists wal/ again and goes on from the next object there.
+// before the reader read it (see refreshWAL), the reader lists wal/ again and goes on from
+// the next object there.
 
 // walOverlay is the reader's view of the bucket WAL past its manifest. Immutable.
 type walOverlay struct {
@@ -44,8 +44,13 @@ func (o *walOverlay) newest(key []byte) (mergeiter.Entry, bool) {
 }
 
 // refreshWAL reads the WAL objects written since the last look and drops the records the
-// manifest m now covers.
-func (r *Reader) refreshWAL(ctx context.Context, m *manifest.Manifest) error {
+// manifest m now covers; changed reports that m is new since the last look.
+//
+// The next position can be missing because GC deleted it before the reader read it only
+// if the reader did not look for a grace period (it reads every object as soon as it
+// exists), and then the flush that covered the object came after the last look: the
+// manifest changed. So the reader lists wal/ again only then.
+func (r *Reader) refreshWAL(ctx context.Context, m *manifest.Manifest, changed bool) error {
 	old := r.walView.Load()
 	var next uint64
 	var objs []*bucketwal.Object
@@ -73,7 +78,7 @@ func (r *Reader) refreshWAL(ctx context.Context, m *manifest.Manifest) error {
 	for relisted := false; ; {
 		o, err := bucketwal.ReadObject(ctx, r.store, next)
 		if errors.Is(err, blobstore.ErrNotFound) {
-			if relisted || old == nil {
+			if relisted || old == nil || !changed {
 				break
 			}
 			// GC may have deleted it (covered): go on from the next object listed, if any.
