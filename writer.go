@@ -481,12 +481,12 @@ func (w *Writer) flushQueued() error {
 		w.retireLocked(f)
 		w.mu.flushedSeq = f.lastSeq
 		w.mu.flushErr = nil
-		w.notifyLocked()
-		bw := w.bwal // set under w.mu by OpenWriter once the flush loop runs
-		w.mu.Unlock()
-		if bw != nil {
-			bw.Covered(uint64(f.lastSeq))
+		if w.bwal != nil {
+			// Before Flush returns: the next WAL object records the coverage.
+			w.bwal.Covered(uint64(f.lastSeq))
 		}
+		w.notifyLocked()
+		w.mu.Unlock()
 		if w.wal != nil {
 			// The memtable is in the manifest: its log records are no longer needed.
 			// Failing to delete them only costs disk space and replay time.
