@@ -28,6 +28,8 @@ type Change struct {
 // Changes calls handler with every write (put or delete) of the reader's manifest version
 // whose sequence number is at least opts.FromSeq, in sequence order, and returns the
 // sequence number to resume from (the newest sequence number of the version, plus one).
+// With ReaderOpenOptions.ReadBucketWAL it goes on with the writes of the bucket WAL past
+// the manifest, as far as their sequence numbers follow without a gap.
 //
 // Unlike Tail, the feed reports every write: keys that sort below earlier ones, and every
 // overwrite. Writes still in L0 (not yet compacted) are all there; compaction keeps only
@@ -37,7 +39,11 @@ func (r *Reader) Changes(ctx context.Context, opts ChangeOptions, handler func(C
 	if r.closed.Load() {
 		return opts.FromSeq, ErrClosed
 	}
-	return r.changesOf(ctx, r.cur.Load(), opts, handler)
+	next, err = r.changesOf(ctx, r.cur.Load(), opts, handler)
+	if err == nil && r.opts.ReadBucketWAL {
+		next, err = r.walChanges(ctx, next, opts, handler)
+	}
+	return next, err
 }
 
 func (r *Reader) changesOf(ctx context.Context, m *manifest.Manifest, opts ChangeOptions, handler func(Change) error) (uint64, error) {
@@ -122,6 +128,9 @@ func (t *TailingReader) TailChanges(ctx context.Context, opts ChangeOptions, han
 		o := opts
 		o.FromSeq = next
 		n, err := t.r.changesOf(ctx, t.r.cur.Load(), o, handler)
+		if err == nil && t.r.opts.ReadBucketWAL {
+			n, err = t.r.walChanges(ctx, n, o, handler)
+		}
 		next = n
 		return err
 	})

@@ -112,6 +112,9 @@ func crashWriterOptions(dir string) isledb.WriterOptions {
 	o.MemtableSize = 64 << 10
 	o.MaxImmutableMemtables = 64
 	o.ValueStorage = crashValueStorage()
+	if os.Getenv(crashBucketWALEnv) == "1" {
+		o.WALDir, o.BucketWAL = "", isledb.BucketWALEachWrite
+	}
 	return o
 }
 
@@ -167,7 +170,23 @@ type crashChildReport struct {
 // TestCrashLoop runs the crash loop: 20 cycles by default (5 with -short),
 // ISLEDB_CRASHLOOP_CYCLES=N for N, ISLEDB_CRASHLOOP_SEED=S to replay the workload and kill
 // instants of a seed (thread timing is not replayed).
-func TestCrashLoop(t *testing.T) {
+func TestCrashLoop(t *testing.T) { runCrashLoop(t, "TestCrashLoop") }
+
+// TestCrashLoopBucketWAL is the crash loop with the bucket WAL instead of the local one
+// (WriterOptions.BucketWAL = BucketWALEachWrite, no WALDir: a write is acknowledged once
+// its WAL object is in the bucket). The parent's recovering writer has no local state of
+// the child at all, as a writer on another machine. Same environment variables.
+func TestCrashLoopBucketWAL(t *testing.T) {
+	if os.Getenv(crashChildEnv) == "" {
+		t.Setenv(crashBucketWALEnv, "1") // the children inherit it
+	}
+	runCrashLoop(t, "TestCrashLoopBucketWAL")
+}
+
+// crashBucketWALEnv set to 1 makes the crash loop's writers use the bucket WAL.
+const crashBucketWALEnv = "ISLEDB_CRASHLOOP_BUCKETWAL"
+
+func runCrashLoop(t *testing.T, name string) {
 	if os.Getenv(crashChildEnv) != "" {
 		t.Skip("child")
 	}
@@ -190,7 +209,7 @@ func TestCrashLoop(t *testing.T) {
 		}
 		seed = v
 	}
-	replay := fmt.Sprintf("%s=%d %s=%d go test -run '^TestCrashLoop$' -count=1 -v .", crashSeedEnv, seed, crashCyclesEnv, cycles)
+	replay := fmt.Sprintf("%s=%d %s=%d go test -run '^%s$' -count=1 -v .", crashSeedEnv, seed, crashCyclesEnv, cycles, name)
 	t.Logf("crashloop: seed=%d cycles=%d (replay: %s)", seed, cycles, replay)
 
 	exe, err := os.Executable()

@@ -20,7 +20,12 @@
 //
 //   - A write is durable once Flush returns (or an automatic flush covering it lands):
 //     its SST and blobs are in the bucket and the manifest entry naming them is committed.
-//     Writes not yet flushed live only in the writer's memory.
+//     Writes not yet flushed live only in the writer's memory (and its WALDir, if set).
+//   - With WriterOptions.BucketWAL, a write is also durable once Writer.Sync returns (or,
+//     with BucketWALEachWrite, once Put returns): it is in a group-committed WAL object in
+//     the bucket, and a writer opened later on any machine replays it. A fenced writer's
+//     Sync fails and what it writes afterwards never appears. Readers with
+//     ReaderOpenOptions.ReadBucketWAL see such writes before their flush.
 //   - Opening a Writer claims the writer fence. A writer that has been fenced by a newer
 //     one publishes nothing more: its operations fail with an error wrapping
 //     manifest.ErrFenced.

@@ -15,6 +15,9 @@ func (w *Writer) CrashForTest() {
 	w.mu.Unlock()
 	close(w.stop)
 	w.wg.Wait()
+	if w.bwal != nil {
+		w.bwal.Close() // queued records are lost, as with a crash
+	}
 	w.closeTxns()
 	w.closeWAL()
 	w.db.unregister(w)

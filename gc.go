@@ -72,6 +72,8 @@ type GCStats struct {
 	OrphansFound int
 	// Pending is the number of SSTs waiting out their grace period after the last pass.
 	Pending int
+	// WALObjectsDeleted counts the bucket WAL objects deleted (gc_wal.go).
+	WALObjectsDeleted int
 }
 
 // String formats the counts on one line.
@@ -87,6 +89,7 @@ func (s *GCStats) add(o GCStats) {
 	s.BlobsDeleted += o.BlobsDeleted
 	s.BlobBytesDeleted += o.BlobBytesDeleted
 	s.OrphansFound += o.OrphansFound
+	s.WALObjectsDeleted += o.WALObjectsDeleted
 	s.Pending = o.Pending
 }
 
@@ -297,6 +300,10 @@ func (g *collector) pass(ctx context.Context) (GCStats, error) {
 		return st, fmt.Errorf("isledb: gc: store marks: %w: gave up after %d attempts", manifest.ErrConflict, maxCASAttempts)
 	}
 	g.lastPass = g.clock()
+	if err := g.walPass(ctx, &st); err != nil {
+		g.record(st)
+		return st, err
+	}
 	if err := g.blobPass(ctx, m, objs, done, &st); err != nil {
 		g.record(st)
 		return st, err

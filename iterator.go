@@ -35,11 +35,12 @@ func (r *Reader) NewIterator(ctx context.Context, opts IteratorOptions) (*Iterat
 	if r.closed.Load() {
 		return nil, ErrClosed
 	}
-	return r.newIterator(ctx, r.cur.Load(), time.Now().UnixNano(), opts)
+	return r.newIterator(ctx, r.cur.Load(), time.Now().UnixNano(), opts, r.walInput())
 }
 
 // newIterator is NewIterator at manifest version m, judging expiry at now (unix nanoseconds).
-func (r *Reader) newIterator(ctx context.Context, m *manifest.Manifest, now int64, opts IteratorOptions) (*Iterator, error) {
+// extra, if not nil, is one more input (the bucket WAL overlay, reader_bucketwal.go).
+func (r *Reader) newIterator(ctx context.Context, m *manifest.Manifest, now int64, opts IteratorOptions, extra ...mergeiter.Input) (*Iterator, error) {
 	if opts.MinKey != nil && opts.MaxKey != nil && bytes.Compare(opts.MinKey, opts.MaxKey) > 0 {
 		return nil, fmt.Errorf("%w: MinKey %q is above MaxKey %q", ErrInvalidOptions, opts.MinKey, opts.MaxKey)
 	}
@@ -53,6 +54,11 @@ func (r *Reader) newIterator(ctx context.Context, m *manifest.Manifest, now int6
 	for _, run := range m.SortedRuns {
 		if len(run.SSTs) > 0 && overlaps(run.SSTs[0].MinKey, run.SSTs[len(run.SSTs)-1].MaxKey, lower, upper) {
 			inputs = append(inputs, r.tables.NewLevelIter(ctx, run.SSTs, lower, upper))
+		}
+	}
+	for _, in := range extra {
+		if in != nil {
+			inputs = append(inputs, in)
 		}
 	}
 	it := mergeiter.New(inputs, mergeiter.Options{Lower: lower, Upper: upper, Now: now})

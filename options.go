@@ -98,6 +98,21 @@ type WriterOptions struct {
 	// cuts the log at the damage, dropping the writes logged after it, and opens; the
 	// writer's WALCorruption method then reports what was cut.
 	WALRecovery WALRecoveryMode
+	// BucketWAL makes writes durable in the bucket before their flush: they are written as
+	// group-committed WAL objects under "wal/" (docs/format.md, "Bucket WAL objects"), so a
+	// write whose Sync returned survives the loss of the writer's machine, and a writer
+	// opened anywhere later (any cache, no WALDir) replays it. BucketWALOnSync sends writes
+	// at once in the background and Writer.Sync waits for them; BucketWALEachWrite makes
+	// every Put, Delete, Apply and transaction commit wait. Default: BucketWALOff (writes
+	// reach the bucket with their flush). Not with WALDir (the bucket WAL replaces it).
+	// Every writer of a database should use it once one does: a writer without it neither
+	// fences nor replays the WAL objects (a later writer with it then fails with
+	// ErrWALStale when a writer without it published in between, see
+	// DiscardUnresolvedWAL).
+	BucketWAL BucketWALMode
+	// BucketWALMaxObjectSize bounds the records of one WAL object, in bytes (a larger
+	// single write goes alone). Default: 16 MiB; at least 64 KiB.
+	BucketWALMaxObjectSize int
 	// Metrics, when set, receives the writer's Prometheus metrics (NewWriterMetrics,
 	// DefaultWriterMetrics). Default: nil, no metrics.
 	Metrics *WriterMetrics
@@ -170,6 +185,9 @@ func (o *WriterOptions) EnsureDefaults() {
 	if o.MaxBatchSize == 0 {
 		o.MaxBatchSize = DefaultMaxBatchSize
 	}
+	if o.BucketWALMaxObjectSize == 0 {
+		o.BucketWALMaxObjectSize = DefaultBucketWALMaxObjectSize
+	}
 }
 
 func defaultOwnerID() string {
@@ -214,6 +232,15 @@ func (o WriterOptions) Validate() error {
 		if err := ro.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("TxnReader: %w", err))
 		}
+	}
+	if o.BucketWAL > BucketWALEachWrite {
+		errs = append(errs, fmt.Errorf("BucketWAL %d: want BucketWALOff, BucketWALOnSync or BucketWALEachWrite", o.BucketWAL))
+	}
+	if o.BucketWAL != BucketWALOff && o.WALDir != "" {
+		errs = append(errs, fmt.Errorf("BucketWAL %v with WALDir %q: the bucket WAL replaces the local one, set one of them", o.BucketWAL, o.WALDir))
+	}
+	if o.BucketWALMaxObjectSize < 64<<10 || o.BucketWALMaxObjectSize > 1<<30 {
+		errs = append(errs, fmt.Errorf("BucketWALMaxObjectSize %d: want 64 KiB to 1 GiB", o.BucketWALMaxObjectSize))
 	}
 	if len(errs) == 0 {
 		return nil
@@ -280,6 +307,12 @@ type ReaderOpenOptions struct {
 	SSTHashVerifier SSTHashVerifier
 	// BlobReadOptions controls blob verification.
 	BlobReadOptions config.BlobReadOptions
+	// ReadBucketWAL makes the reader read the writer's bucket WAL objects
+	// (WriterOptions.BucketWAL) past its manifest: Get, Scan, iterators and a TailingReader
+	// see a write once its Sync returned and the reader refreshed, before the write's flush.
+	// Each Refresh costs one more GET (of the next WAL object, missing when nothing is
+	// new). Snapshots still read their manifest version only. Default: false.
+	ReadBucketWAL bool
 	// ManifestStorage reads the manifest. Default: the bucket.
 	ManifestStorage manifest.Storage
 	// Metrics, when set, receives the reader's Prometheus metrics (NewReaderMetrics,

@@ -32,6 +32,7 @@ type Reader struct {
 	blobs  *diskcache.Cache
 
 	cur       atomic.Pointer[manifest.Manifest]
+	walView   atomic.Pointer[walOverlay] // ReadBucketWAL only (reader_bucketwal.go)
 	refreshMu sync.Mutex
 	snaps     snapshotSet // the open snapshots (snapshot.go)
 	closed    atomic.Bool
@@ -99,6 +100,12 @@ func OpenReader(ctx context.Context, store *blobstore.Store, opts ReaderOpenOpti
 		return nil, fmt.Errorf("isledb: open reader: replay manifest: %w", err)
 	}
 	r.cur.Store(m)
+	if opts.ReadBucketWAL {
+		if err := r.refreshWAL(ctx, m, true); err != nil {
+			_ = r.Close()
+			return nil, fmt.Errorf("isledb: open reader: bucket WAL: %w", err)
+		}
+	}
 	opts.Metrics.attach(r)
 	return r, nil
 }
@@ -128,7 +135,11 @@ func (r *Reader) Get(ctx context.Context, key []byte) (value []byte, found bool,
 		return nil, false, ErrClosed
 	}
 	defer r.observeGet(&found, &err)
-	return r.get(ctx, r.cur.Load(), time.Now().UnixNano(), key)
+	m, now := r.cur.Load(), time.Now().UnixNano()
+	if v, found, ok, err := r.walGet(ctx, m, now, key); ok || err != nil {
+		return v, found, err
+	}
+	return r.get(ctx, m, now, key)
 }
 
 // get is Get at manifest version m, judging expiry at now (unix nanoseconds).
@@ -291,6 +302,11 @@ func (r *Reader) Refresh(ctx context.Context) (err error) {
 	m, err := r.ms.ReplayFrom(ctx, old)
 	if err != nil {
 		return fmt.Errorf("isledb: refresh: %w", err)
+	}
+	if r.opts.ReadBucketWAL {
+		if err := r.refreshWAL(ctx, m, m != old); err != nil {
+			return fmt.Errorf("isledb: refresh: bucket WAL: %w", err)
+		}
 	}
 	if m == old {
 		return nil

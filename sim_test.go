@@ -36,7 +36,7 @@ package isledb
 //
 // Flags: -sim.seeds N (default 200) runs seeds -sim.start .. start+N-1; -sim.seed S replays
 // one; -sim.only MODE restricts the operation mix to one scenario (fence, walstale,
-// blobreuse, walcorrupt, gc); -sim.steps sets the steps per seed. A failure prints one
+// blobreuse, walcorrupt, gc, bucketwal); -sim.steps sets the steps per seed. A failure prints one
 // line ending with the command that replays it. scripts/sim.sh N [START] soaks N seeds
 // without -race.
 //
@@ -144,6 +144,12 @@ var simModes = map[string]map[string]int{
 	"blobreuse": {"put": 30, "flush": 15, "compact": 15, "gc": 15, "tick": 15, "read": 5},
 	// A bit flips in the middle of a killed writer's WAL.
 	"walcorrupt": {"put": 50, "flush": 3, "crash": 12, "open": 12, "read": 5},
+	// Every writer on the bucket WAL (BucketWALOnSync): Sync'd writes survive crashes and
+	// role changes; the checker reads the WAL objects past the manifest (ReadBucketWAL).
+	"bucketwal": {
+		"put": 30, "delete": 3, "sync": 12, "flush": 5, "open": 7, "close": 2, "crash": 8,
+		"compact": 5, "gc": 5, "tick": 6, "read": 4, "tail": 3,
+	},
 	// Compaction, retention and GC under faults and time.
 	"gc": {"put": 25, "flush": 15, "compact": 20, "concurrent": 10, "gc": 12, "ctakeover": 4, "tick": 15, "read": 6, "tail": 3},
 }
@@ -151,7 +157,7 @@ var simModes = map[string]map[string]int{
 func TestSim(t *testing.T) {
 	only := *simOnly
 	if _, ok := simModes[only]; !ok {
-		t.Fatalf("-sim.only=%q: want one of fence, walstale, blobreuse, walcorrupt, gc", only)
+		t.Fatalf("-sim.only=%q: want one of fence, walstale, blobreuse, walcorrupt, gc, bucketwal", only)
 	}
 	seeds := []uint64{}
 	if *simSeed != 0 {
@@ -337,6 +343,8 @@ func runSim(t *testing.T, seed uint64, only string) {
 			m.useWAL = true
 		case "fence":
 			m.useWAL = false // no WAL replay: only the fenced flush is at stake
+		case "bucketwal":
+			m.useWAL = false // the bucket WAL instead
 		default:
 			m.useWAL = i == 0 || s.rng.IntN(2) == 0
 		}
@@ -345,7 +353,8 @@ func runSim(t *testing.T, seed uint64, only string) {
 		}
 		s.machines = append(s.machines, m)
 	}
-	if s.checker, err = OpenReader(ctx, s.clean, ReaderOpenOptions{CacheDir: filepath.Join(s.dir, "checker"), BlockCacheSize: 1 << 20}); err != nil {
+	if s.checker, err = OpenReader(ctx, s.clean, ReaderOpenOptions{CacheDir: filepath.Join(s.dir, "checker"), BlockCacheSize: 1 << 20,
+		ReadBucketWAL: only == "bucketwal"}); err != nil {
 		t.Fatal(err)
 	}
 	defer s.checker.Close()
@@ -362,7 +371,7 @@ func runSim(t *testing.T, seed uint64, only string) {
 	defer s.reader.Close()
 	s.readerAt = s.clock.Now()
 	topts := DefaultTailingReaderOpenOptions()
-	topts.ReaderOptions = ReaderOpenOptions{CacheDir: filepath.Join(s.dir, "tailer")}
+	topts.ReaderOptions = ReaderOpenOptions{CacheDir: filepath.Join(s.dir, "tailer"), ReadBucketWAL: only == "bucketwal"}
 	if s.tailer, err = OpenTailingReader(ctx, s.clean, topts); err != nil {
 		t.Fatal(err)
 	}
@@ -442,6 +451,22 @@ func (s *sim) faults(p float64) {
 	}
 	s.faulty = true
 	for range 1 + s.rng.IntN(2) {
+		if s.only == "bucketwal" && s.rng.IntN(2) == 0 {
+			switch s.rng.IntN(3) {
+			case 0:
+				s.fb.LoseReply(faultstore.PutsTo("wal/"), 1)
+				s.tracef("  faults: the next WAL put lands but its reply is lost")
+			case 1:
+				s.fb.LoseReply(faultstore.PutsTo("wal/"), 1)
+				s.fb.FailIf(faultstore.OpsOn(faultstore.OpHead, "wal/"), 8, nil)
+				s.tracef("  faults: the next WAL put lands but its reply is lost, and HEADs of WAL objects fail")
+			default:
+				n := int64(1 + s.rng.IntN(8))
+				s.fb.FailIf(faultstore.PutsTo("wal/"), n, nil)
+				s.tracef("  faults: the next %d WAL puts fail (transient)", n)
+			}
+			continue
+		}
 		switch k := s.rng.IntN(7); k {
 		case 0:
 			n := int64(1 + s.rng.IntN(8)) // 4 attempts per request: 4 or more fail a call
@@ -502,6 +527,13 @@ func (s *sim) runOp(op string) {
 		}
 		s.faults(p)
 		s.flush(w)
+	case "sync":
+		w := s.pickWriter(s.rng.IntN(3) > 0)
+		if w == nil {
+			return
+		}
+		s.faults(0.3)
+		s.sync(w)
 	case "close":
 		w := s.pickWriter(s.rng.IntN(2) == 0)
 		if w == nil {
@@ -658,6 +690,9 @@ func (s *sim) writerOptions(m *simMachine, name string) WriterOptions {
 	if m.useWAL {
 		o.WALDir = m.wal.path
 	}
+	if s.only == "bucketwal" {
+		o.BucketWAL = BucketWALOnSync
+	}
 	return o
 }
 
@@ -780,6 +815,38 @@ func (s *sim) flush(w *simWriter) error {
 	w.retrying = !errors.Is(err, manifest.ErrFenced) && !errors.Is(err, ErrWriterFailed) && !errors.Is(err, ErrClosed)
 	s.tracef("%s: Flush of %d writes: %v", w.name, n, err)
 	return err
+}
+
+// sync calls Sync (bucket WAL): on success every write w issued so far is durable. A writer
+// fenced (per the model) before some of those writes must not report success: the new
+// writer's fence object blocks its WAL.
+func (s *sim) sync(w *simWriter) {
+	ctx, cancel := context.WithTimeout(s.ctx, time.Minute)
+	defer cancel()
+	dead := 0
+	for _, x := range w.unflushed {
+		if x.dead {
+			dead++
+		}
+	}
+	err := w.w.Sync(ctx)
+	if ctx.Err() != nil {
+		s.hookErr = fmt.Errorf("Sync of %s hung", w.name)
+		return
+	}
+	s.tracef("%s: Sync of %d writes (%d issued after its fence): %v", w.name, len(w.unflushed), dead, err)
+	if err != nil {
+		return
+	}
+	if dead > 0 {
+		s.fail("Sync of %s returned nil with %d writes issued after another writer fenced it", w.name, dead)
+	}
+	s.ev++
+	for _, x := range w.unflushed {
+		if !x.durable {
+			x.durable, x.how, x.pubEv = true, "Sync by "+w.name, s.ev
+		}
+	}
 }
 
 func (s *sim) closeWriter(w *simWriter) {
@@ -1091,8 +1158,13 @@ func (s *sim) tail() {
 		s.tailerAt = now
 	}
 	n := 0
+	last := uint64(0)
 	next, err := s.tailer.Reader().Changes(s.ctx, ChangeOptions{FromSeq: s.tailNext}, func(c Change) error {
 		n++
+		if c.Seq < s.tailNext || c.Seq <= last {
+			return fmt.Errorf("change seq %d out of order (from %d, after %d)", c.Seq, s.tailNext, last)
+		}
+		last = c.Seq
 		if msg := s.plausible(string(c.Key), c.Value, !c.Delete); msg != "" {
 			return errors.New(msg)
 		}

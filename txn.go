@@ -379,6 +379,9 @@ func (x *Txn) Commit(ctx context.Context) error {
 			}
 		}
 		if err == nil {
+			err = w.waitBucketEach(last)
+		}
+		if err == nil {
 			x.seq = last
 		}
 	} else {

@@ -12,6 +12,7 @@ import (
 	"github.com/isledb/isledb/config"
 	"github.com/isledb/isledb/internal/base"
 	"github.com/isledb/isledb/internal/blobref"
+	"github.com/isledb/isledb/internal/bucketwal"
 	"github.com/isledb/isledb/internal/compaction"
 	"github.com/isledb/isledb/internal/memtable"
 	"github.com/isledb/isledb/internal/sstable"
@@ -29,7 +30,9 @@ type Writer struct {
 	opts    WriterOptions
 	sstOpts sstable.WriterOptions
 	fence   *manifest.FenceToken
-	wal     *writerWAL // nil without WriterOptions.WALDir
+	wal     *writerWAL           // nil without WriterOptions.WALDir
+	bwal    *bucketwal.Committer // nil without WriterOptions.BucketWAL (writer_bucketwal.go)
+	bwalBuf []byte               // record encoding scratch for bwal, guarded by mu
 	replay  WALReplayStats
 	txns    txnState       // transactions (txn.go), guarded by mu
 	pool    *memtable.Pool // recycles the memtables' memory (writer_recycle.go)
@@ -157,6 +160,12 @@ func (db *DB) OpenWriter(ctx context.Context, opts WriterOptions) (*Writer, erro
 			return nil, err
 		}
 	}
+	if opts.BucketWAL != BucketWALOff {
+		if err := w.recoverBucketWAL(ctx, m); err != nil {
+			_ = w.Close()
+			return nil, err
+		}
+	}
 	return w, nil
 }
 
@@ -257,6 +266,12 @@ func (w *Writer) write(kind base.Kind, key, value []byte, expiry int64) error {
 		}
 		walID = id
 	}
+	if w.bwal != nil {
+		if err := w.logBucketLocked(walRecord{seq: seq, kind: kind, expiry: expiry, key: key, value: value}); err != nil {
+			w.mu.Unlock()
+			return err
+		}
+	}
 	if act.Empty() {
 		w.mu.activeSince = time.Now()
 	}
@@ -271,7 +286,7 @@ func (w *Writer) write(kind base.Kind, key, value []byte, expiry int64) error {
 			return fmt.Errorf("isledb: write-ahead log: %w", err)
 		}
 	}
-	return nil
+	return w.waitBucketEach(seq)
 }
 
 func (w *Writer) usableLocked() error {
@@ -376,6 +391,9 @@ func (w *Writer) Close() error {
 	w.mu.Unlock()
 	close(w.stop)
 	w.wg.Wait()
+	if w.bwal != nil {
+		w.bwal.Close()
+	}
 	w.opts.Metrics.detach(w)
 	w.closeTxns()
 	w.releaseMemtables()
@@ -461,6 +479,10 @@ func (w *Writer) flushQueued() error {
 		w.retireLocked(f)
 		w.mu.flushedSeq = f.lastSeq
 		w.mu.flushErr = nil
+		if w.bwal != nil {
+			// Before Flush returns: the next WAL object records the coverage.
+			w.bwal.Covered(uint64(f.lastSeq))
+		}
 		w.notifyLocked()
 		w.mu.Unlock()
 		if w.wal != nil {

@@ -51,6 +51,7 @@ func (w *Writer) Apply(ctx context.Context, b *Batch) error {
 		return err
 	}
 	w.mu.Lock()
+	first := w.mu.nextSeq
 	walID, err := w.applyLocked(b, memSize)
 	w.mu.Unlock()
 	if err != nil {
@@ -67,7 +68,7 @@ func (w *Writer) Apply(ctx context.Context, b *Batch) error {
 			return fmt.Errorf("isledb: write-ahead log: %w", err)
 		}
 	}
-	return nil
+	return w.waitBucketEach(first + base.SeqNum(b.n) - 1)
 }
 
 // checkBatch checks a non-empty batch as Apply documents, and returns the memtable bytes
@@ -110,6 +111,11 @@ func (w *Writer) applyLocked(b *Batch, memSize int64) (wal.SeqNum, error) {
 			return 0, fmt.Errorf("isledb: write-ahead log: %w", err)
 		}
 		walID = id
+	}
+	if w.bwal != nil {
+		if err := w.logBucketBatchLocked(first, b); err != nil {
+			return 0, err
+		}
 	}
 	if act.Empty() {
 		w.mu.activeSince = time.Now()

@@ -9,7 +9,7 @@ import (
 )
 
 // The bucket's object names, in one place: how SST ids are made and parsed, and the keys of
-// SSTs and blobs (docs/format.md, "Bucket layout"). blobstore's SSTPath, BlobPath,
+// SSTs, blobs and bucket WAL objects (docs/format.md, "Bucket layout"). blobstore's SSTPath, BlobPath,
 // ListSSTFiles and ListBlobFiles delegate here.
 const (
 	// SSTDir is the prefix of every SST object: "sst/<id>.sst".
@@ -18,6 +18,10 @@ const (
 	SSTSuffix = ".sst"
 	// BlobDir is the prefix of every blob object: "blob/<64 hex digits of its SHA-256>".
 	BlobDir = "blob/"
+	// WALObjectDir is the prefix of every bucket WAL object: "wal/<position, 20 digits>.wal".
+	WALObjectDir = "wal/"
+	// WALObjectSuffix ends every bucket WAL object's key.
+	WALObjectSuffix = ".wal"
 )
 
 // NewSSTID returns a new SST id that sorts by creation: the writer or compactor epoch, then
@@ -70,4 +74,23 @@ func idOfKey(key, dir, suffix string) (string, bool) {
 		return "", false
 	}
 	return id, true
+}
+
+// WALObjectKey returns the key of the bucket WAL object at position pos (from 1).
+func WALObjectKey(pos uint64) string {
+	return fmt.Sprintf("%s%020d%s", WALObjectDir, pos, WALObjectSuffix)
+}
+
+// WALObjectPosOfKey returns the position a bucket WAL object key names; ok is false for any
+// other key (position 0 included).
+func WALObjectPosOfKey(key string) (pos uint64, ok bool) {
+	s, ok := idOfKey(key, WALObjectDir, WALObjectSuffix)
+	if !ok || len(s) != 20 {
+		return 0, false
+	}
+	pos, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || pos == 0 {
+		return 0, false
+	}
+	return pos, true
 }

@@ -59,3 +59,20 @@ func TestIDOfKey(t *testing.T) {
 		}
 	}
 }
+
+func TestWALObjectKey(t *testing.T) {
+	for _, pos := range []uint64{1, 42, 1<<64 - 1} {
+		k := WALObjectKey(pos)
+		if got, ok := WALObjectPosOfKey(k); !ok || got != pos {
+			t.Fatalf("WALObjectPosOfKey(%q) = %d, %v", k, got, ok)
+		}
+	}
+	if k := WALObjectKey(7); k != "wal/00000000000000000007.wal" {
+		t.Fatalf("WALObjectKey(7) = %q", k)
+	}
+	for _, k := range []string{"wal/00000000000000000000.wal", "wal/7.wal", "wal/0000000000000000000x.wal", "sst/00000000000000000007.wal", "wal/00000000000000000007"} {
+		if _, ok := WALObjectPosOfKey(k); ok {
+			t.Errorf("WALObjectPosOfKey(%q) accepted", k)
+		}
+	}
+}
