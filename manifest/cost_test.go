@@ -2,7 +2,9 @@ package manifest
 
 import (
 	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/isledb/isledb/blobstore"
 )
@@ -93,10 +95,67 @@ func TestReplayCost(t *testing.T) {
 	}
 }
 
-// TestAppendCost pins the requests of one append: a conditional PUT and a LIST.
+// TestAppendCost pins the requests of one append: a conditional PUT alone while the
+// Store's knowledge of the log's end is younger than PruneGrace/2; a conditional PUT and a
+// LIST after that, or with ConfirmEveryAppend, or when pruning has no grace.
 func TestAppendCost(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	for _, c := range []struct {
+		name  string
+		opts  StoreOptions
+		idle  time.Duration // clock advance before the append
+		lists int64
+	}{
+		{"default", StoreOptions{}, 0, 0},
+		{"just within the window", StoreOptions{}, DefaultPruneGrace/2 - time.Second, 0},
+		{"idle past the window", StoreOptions{}, DefaultPruneGrace / 2, 1},
+		{"ConfirmEveryAppend", StoreOptions{ConfirmEveryAppend: true}, 0, 1},
+		{"no grace", StoreOptions{PruneGrace: -1}, 0, 1},
+	} {
+		bs := blobstore.NewMemory("db")
+		c.opts.SnapshotEvery, c.opts.Clock = -1, clock
+		w, err := NewStoreWithOptions(NewBlobStorage(bs), c.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.ClaimWriter(ctx, "w"); err != nil {
+			t.Fatal(err)
+		}
+		advance(c.idle)
+		before := bs.Stats()
+		if _, err := w.AppendAddSSTableWithFence(ctx, testSST("a", 1)); err != nil {
+			t.Fatal(err)
+		}
+		d := bs.Stats().Sub(before)
+		t.Logf("%s: one append: %s", c.name, d)
+		if d.CondPuts != 1 || d.Lists != c.lists || d.Requests() != 1+c.lists {
+			t.Errorf("%s: append: %s; want 1 conditional PUT and %d LIST", c.name, d, c.lists)
+		}
+		// The next append follows the last one closely: no listing (unless disabled).
+		before = bs.Stats()
+		if _, err := w.AppendAddSSTableWithFence(ctx, testSST("b", 2)); err != nil {
+			t.Fatal(err)
+		}
+		d = bs.Stats().Sub(before)
+		want := int64(0)
+		if c.opts.ConfirmEveryAppend || c.opts.PruneGrace < 0 {
+			want = 1
+		}
+		if d.CondPuts != 1 || d.Lists != want {
+			t.Errorf("%s: next append: %s; want 1 conditional PUT and %d LIST", c.name, d, want)
+		}
+	}
+}
+
+// TestAppendCostWithSnapshots: with SnapshotEvery entries per snapshot, appends list the
+// snapshots only when a snapshot is due: 1 + 2/SnapshotEvery requests per append (the
+// LIST, the snapshot's PUT; pruning within the grace deletes nothing).
+func TestAppendCostWithSnapshots(t *testing.T) {
 	bs := blobstore.NewMemory("db")
-	w, err := NewStoreWithOptions(NewBlobStorage(bs), StoreOptions{SnapshotEvery: -1})
+	w, err := NewStoreWithOptions(NewBlobStorage(bs), StoreOptions{SnapshotEvery: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,12 +163,18 @@ func TestAppendCost(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := bs.Stats()
-	if _, err := w.AppendAddSSTableWithFence(ctx, testSST("a", 1)); err != nil {
-		t.Fatal(err)
+	const n = 100
+	for i := range n {
+		if _, err := w.AppendAddSSTableWithFence(ctx, testSST(fmt.Sprint(i), uint64(i))); err != nil {
+			t.Fatal(err)
+		}
 	}
 	d := bs.Stats().Sub(before)
-	t.Logf("one append: %s", d)
-	if d.CondPuts != 1 || d.Lists != 1 || d.Requests() != 2 {
-		t.Fatalf("append: %s; want 1 conditional PUT and 1 LIST", d)
+	t.Logf("%d appends, a snapshot every 10: %s", n, d)
+	if d.CondPuts != n+10 || d.Lists != 10 {
+		t.Errorf("%d appends: %s; want %d conditional PUTs and 10 LISTs", n, d, n+10)
+	}
+	if st := w.Stats(); st.FastConfirms != n-10+1 { // the claim too
+		t.Errorf("fast confirms %d, want %d", st.FastConfirms, n-10+1)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 )
 
 // maxResyncs bounds how many times one replay starts over from a newer snapshot because
@@ -37,7 +38,7 @@ func (s *Store) ReplayFrom(ctx context.Context, m *Manifest) (*Manifest, error) 
 	if m == nil {
 		return s.Replay(ctx)
 	}
-	next, mark, err := s.readForward(ctx, m, s.mark(), false)
+	next, mark, _, err := s.readForward(ctx, m, s.mark(), false, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +46,9 @@ func (s *Store) ReplayFrom(ctx context.Context, m *Manifest) (*Manifest, error) 
 	return next, nil
 }
 
-// load replays from the newest snapshot and makes the result the Store's state.
+// load replays from the newest snapshot and makes the result the Store's state. After the
+// listing it reads the snapshot and the first slots after it concurrently, so that a log
+// that ends at its newest snapshot loads in two round trips.
 func (s *Store) load(ctx context.Context) (*Manifest, error) {
 	s.counters.loads.Add(1)
 	for range maxResyncs {
@@ -55,22 +58,36 @@ func (s *Store) load(ctx context.Context) (*Manifest, error) {
 			return nil, fmt.Errorf("manifest: replay: list snapshots: %w", err)
 		}
 		newest := newestSnapshot(snaps)
-		m, err := s.loadSnapshot(ctx, newest)
+		pre := &prefetch{at: s.opts.Clock(), first: newest + 1, res: make([]entryRead, min(2, s.opts.ReadAhead))}
+		var m *Manifest
+		var wg sync.WaitGroup
+		wg.Go(func() { m, err = s.loadSnapshot(ctx, newest) })
+		s.fetch(ctx, pre.first, pre.res)
+		wg.Wait()
 		if errors.Is(err, ErrNotFound) {
 			continue // pruned since the listing: list again
 		}
 		if err != nil {
 			return nil, err
 		}
-		next, mark, err := s.readForward(ctx, m, listMark{at: t, newest: newest, valid: true}, true)
+		next, mark, at, err := s.readForward(ctx, m, listMark{at: t, newest: newest, valid: true}, true, pre)
 		if err != nil {
 			return nil, err
 		}
 		s.setMark(mark)
 		s.setState(next)
+		s.setAnchor(next, at)
 		return next, nil
 	}
 	return nil, fmt.Errorf("%w: replay: snapshots kept disappearing", ErrConflict)
+}
+
+// prefetch holds the results of reading slots first, first+1, ... that were sent at or
+// after at.
+type prefetch struct {
+	at    time.Time
+	first Seq
+	res   []entryRead
 }
 
 // loadSnapshot returns the manifest of snapshot seq (the empty manifest for 0).
@@ -110,33 +127,42 @@ func (s *Store) loadSnapshot(ctx context.Context, seq Seq) (*Manifest, error) {
 // after the first missing one, so that a hole in the log (an entry deleted by hand) is
 // reported rather than taken for the end; a poll within the trust window does not, to cost
 // one GET.
-func (s *Store) readForward(ctx context.Context, m *Manifest, mark listMark, full bool) (*Manifest, listMark, error) {
+//
+// It also returns when the final round started: the result's end was read after that
+// time, so no entry of the log followed the result then (the anchor of confirm.go). pre,
+// if not nil, holds reads of the first slots after m made before the call.
+func (s *Store) readForward(ctx context.Context, m *Manifest, mark listMark, full bool, pre *prefetch) (*Manifest, listMark, time.Time, error) {
 	for range maxResyncs {
+		start := s.opts.Clock()
+		if pre != nil {
+			start = pre.at
+		}
 		trusted := mark.valid && m.LogSeq >= uint64(mark.newest) && s.opts.trustWindow() > 0 &&
 			s.opts.Clock().Sub(mark.at) < s.opts.trustWindow()
-		next, err := s.readEntries(ctx, m, full || !trusted)
+		next, err := s.readEntries(ctx, m, full || !trusted, pre)
+		pre = nil
 		var stale *staleError
 		if err != nil && !errors.As(err, &stale) {
-			return nil, mark, err
+			return nil, mark, start, err
 		}
 		if err == nil && mark.valid && m.LogSeq >= uint64(mark.newest) {
 			if w := s.opts.trustWindow(); w > 0 && s.opts.Clock().Sub(mark.at) < w {
-				return next, mark, nil
+				return next, mark, start, nil
 			}
 		}
 		t := s.opts.Clock()
 		snaps, lerr := s.storage.ListSnapshots(ctx)
 		if lerr != nil {
-			return nil, mark, fmt.Errorf("manifest: list snapshots: %w", lerr)
+			return nil, mark, start, fmt.Errorf("manifest: list snapshots: %w", lerr)
 		}
 		newest := newestSnapshot(snaps)
 		mark = listMark{at: t, newest: newest, valid: true}
 		if err == nil {
 			if uint64(newest) <= m.LogSeq || uint64(newest) < next.LogSeq {
-				return next, mark, nil
+				return next, mark, start, nil
 			}
 		} else if !stale.explainedBy(newest, m) {
-			return nil, mark, stale.err
+			return nil, mark, start, stale.err
 		}
 		s.counters.resyncs.Add(1)
 		snap, err := s.loadSnapshot(ctx, newest)
@@ -144,11 +170,11 @@ func (s *Store) readForward(ctx context.Context, m *Manifest, mark listMark, ful
 			continue // pruned since the listing (a newer one exists): go round again
 		}
 		if err != nil {
-			return nil, mark, err
+			return nil, mark, start, err
 		}
 		m = snap
 	}
-	return nil, mark, fmt.Errorf("%w: the log kept being pruned under the replay", ErrConflict)
+	return nil, mark, time.Time{}, fmt.Errorf("%w: the log kept being pruned under the replay", ErrConflict)
 }
 
 // staleError reports log contents that a prune can explain: a missing entry followed by a
@@ -181,13 +207,19 @@ type entryRead struct {
 // readEntries applies the entries after m until a missing one, reading up to ReadAhead
 // slots at once (1, then doubling). It verifies each entry's position and chain. With
 // probe, it also reads the slot after the first missing one, to tell a hole from the end.
-func (s *Store) readEntries(ctx context.Context, m *Manifest, probe bool) (*Manifest, error) {
+// The first batch is pre's reads if they start right after m.
+func (s *Store) readEntries(ctx context.Context, m *Manifest, probe bool, pre *prefetch) (*Manifest, error) {
 	cur := m
 	batch := 1
-	results := make([]entryRead, s.opts.ReadAhead)
+	results := make([]entryRead, max(s.opts.ReadAhead, 2))
 	for {
 		first := Seq(cur.LogSeq + 1)
-		s.fetch(ctx, first, results[:batch])
+		if pre != nil && pre.first == first && len(pre.res) > 0 {
+			batch = copy(results, pre.res)
+		} else {
+			s.fetch(ctx, first, results[:batch])
+		}
+		pre = nil
 		for i := range batch {
 			seq := first + Seq(i)
 			r := results[i]
