@@ -19,3 +19,6 @@ func (w *Writer) CrashForTest() {
 	w.closeWAL()
 	w.db.unregister(w)
 }
+
+// NextRefreshWaitForTest is the tailing reader's backoff schedule (tailing.go).
+var NextRefreshWaitForTest = nextRefreshWait

@@ -36,6 +36,9 @@ type Reader struct {
 	snaps     snapshotSet // the open snapshots (snapshot.go)
 	closed    atomic.Bool
 	blobStats struct{ hits, misses atomic.Int64 }
+	// onVersion, if set (before first use), is called after Refresh installs a newer
+	// version, including the versions it installs before reaching the end of the log.
+	onVersion func()
 }
 
 // OpenReader replays the manifest and returns a reader at its newest version.
@@ -277,15 +280,25 @@ func (r *Reader) Refresh(ctx context.Context) (err error) {
 	defer r.refreshMu.Unlock()
 	old := r.cur.Load()
 	defer r.observeRefresh(old.LogSeq, &err)
-	m, err := r.ms.ReplayFrom(ctx, old)
+	// Each version proven part of the log is installed as soon as it is read, one round
+	// trip before the end of the log is found.
+	var gone []string // SSTs of the versions replaced
+	install := func(m *manifest.Manifest) {
+		if prev := r.cur.Swap(m); prev != m {
+			gone = append(gone, prev.AllSSTIDs()...)
+			if r.onVersion != nil {
+				r.onVersion()
+			}
+		}
+	}
+	m, err := r.ms.ReplayFromEach(ctx, old, install)
+	if err == nil {
+		install(m)
+	}
+	r.evictUnused(gone)
 	if err != nil {
 		return fmt.Errorf("isledb: refresh: %w", err)
 	}
-	if m == old {
-		return nil
-	}
-	r.cur.Store(m)
-	r.evictUnused(old.AllSSTIDs())
 	return nil
 }
 

@@ -35,10 +35,20 @@ func (s *Store) Replay(ctx context.Context) (*Manifest, error) {
 // The result shares the SST metadata that did not change with m: neither may be modified
 // in place (Clone first). A nil m is a Replay.
 func (s *Store) ReplayFrom(ctx context.Context, m *Manifest) (*Manifest, error) {
+	return s.ReplayFromEach(ctx, m, nil)
+}
+
+// ReplayFromEach is ReplayFrom that also calls each, if not nil, with every newer manifest
+// as soon as it is proven part of the log, before the end of the log is found: a poll that
+// finds a new entry hands it over one round trip earlier than its result. The manifests
+// passed to each follow the same sharing rules as the result, and the last one may be the
+// result itself. A read made outside the trust window is proven only by the listing after
+// it: then each sees only states that listing proved.
+func (s *Store) ReplayFromEach(ctx context.Context, m *Manifest, each func(*Manifest)) (*Manifest, error) {
 	if m == nil {
 		return s.Replay(ctx)
 	}
-	next, mark, _, err := s.readForward(ctx, m, s.mark(), false, nil)
+	next, mark, _, err := s.readForward(ctx, m, s.mark(), false, nil, each)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +80,7 @@ func (s *Store) load(ctx context.Context) (*Manifest, error) {
 		if err != nil {
 			return nil, err
 		}
-		next, mark, at, err := s.readForward(ctx, m, listMark{at: t, newest: newest, valid: true}, true, pre)
+		next, mark, at, err := s.readForward(ctx, m, listMark{at: t, newest: newest, valid: true}, true, pre, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -130,8 +140,11 @@ func (s *Store) loadSnapshot(ctx context.Context, seq Seq) (*Manifest, error) {
 //
 // It also returns when the final round started: the result's end was read after that
 // time, so no entry of the log followed the result then (the anchor of confirm.go). pre,
-// if not nil, holds reads of the first slots after m made before the call.
-func (s *Store) readForward(ctx context.Context, m *Manifest, mark listMark, full bool, pre *prefetch) (*Manifest, listMark, time.Time, error) {
+// if not nil, holds reads of the first slots after m made before the call. each, if not
+// nil, gets every state read in a trusted round as soon as it is read (in such a round a
+// slot above the listing's newest snapshot cannot have been pruned yet, so what it holds
+// is the log's entry).
+func (s *Store) readForward(ctx context.Context, m *Manifest, mark listMark, full bool, pre *prefetch, each func(*Manifest)) (*Manifest, listMark, time.Time, error) {
 	for range maxResyncs {
 		start := s.opts.Clock()
 		if pre != nil {
@@ -139,7 +152,11 @@ func (s *Store) readForward(ctx context.Context, m *Manifest, mark listMark, ful
 		}
 		trusted := mark.valid && m.LogSeq >= uint64(mark.newest) && s.opts.trustWindow() > 0 &&
 			s.opts.Clock().Sub(mark.at) < s.opts.trustWindow()
-		next, err := s.readEntries(ctx, m, full || !trusted, pre)
+		var progress func(*Manifest)
+		if trusted {
+			progress = each
+		}
+		next, err := s.readEntries(ctx, m, full || !trusted, pre, progress)
 		pre = nil
 		var stale *staleError
 		if err != nil && !errors.As(err, &stale) {
@@ -207,8 +224,9 @@ type entryRead struct {
 // readEntries applies the entries after m until a missing one, reading up to ReadAhead
 // slots at once (1, then doubling). It verifies each entry's position and chain. With
 // probe, it also reads the slot after the first missing one, to tell a hole from the end.
-// The first batch is pre's reads if they start right after m.
-func (s *Store) readEntries(ctx context.Context, m *Manifest, probe bool, pre *prefetch) (*Manifest, error) {
+// The first batch is pre's reads if they start right after m. progress, if not nil, gets
+// the state after every batch that advanced it without reaching the end.
+func (s *Store) readEntries(ctx context.Context, m *Manifest, probe bool, pre *prefetch, progress func(*Manifest)) (*Manifest, error) {
 	cur := m
 	batch := 1
 	results := make([]entryRead, max(s.opts.ReadAhead, 2))
@@ -231,7 +249,7 @@ func (s *Store) readEntries(ctx context.Context, m *Manifest, probe bool, pre *p
 					}
 				}
 				if later < 0 {
-					return cur, nil
+					return cur, nil // the result: the caller has it at once, progress need not
 				}
 				// A later slot exists. The reads ran concurrently, so this slot may have
 				// been created since: read it again, now that the later one was seen.
@@ -260,6 +278,9 @@ func (s *Store) readEntries(ctx context.Context, m *Manifest, probe bool, pre *p
 				return nil, err
 			}
 			s.counters.entriesRead.Add(1)
+		}
+		if progress != nil && cur != m {
+			progress(cur)
 		}
 		batch = min(batch*2, s.opts.ReadAhead)
 	}

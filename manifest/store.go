@@ -225,7 +225,7 @@ func (s *Store) catchUp(ctx context.Context) (*Manifest, error) {
 	if m == nil {
 		return s.load(ctx)
 	}
-	m, mark, at, err := s.readForward(ctx, m, s.mark(), false, nil)
+	m, mark, at, err := s.readForward(ctx, m, s.mark(), false, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -527,7 +527,7 @@ func (s *Store) create(ctx context.Context, seq Seq, data []byte) (bool, error) 
 
 // catchUpFrom returns m advanced to the end of the log, and records it as the state.
 func (s *Store) catchUpFrom(ctx context.Context, m *Manifest) (*Manifest, error) {
-	next, mark, at, err := s.readForward(ctx, m, s.mark(), false, nil)
+	next, mark, at, err := s.readForward(ctx, m, s.mark(), false, nil, nil)
 	if err != nil {
 		return nil, err
 	}
