@@ -156,7 +156,7 @@ func (s *Store) readForward(ctx context.Context, m *Manifest, mark listMark, ful
 		if trusted {
 			progress = each
 		}
-		next, err := s.readEntries(ctx, m, full || !trusted, pre, progress)
+		next, err := s.readEntries(ctx, m, full || !trusted, full, pre, progress)
 		pre = nil
 		var stale *staleError
 		if err != nil && !errors.As(err, &stale) {
@@ -224,9 +224,11 @@ type entryRead struct {
 // readEntries applies the entries after m until a missing one, reading up to ReadAhead
 // slots at once (1, then doubling). It verifies each entry's position and chain. With
 // probe, it also reads the slot after the first missing one, to tell a hole from the end.
-// The first batch is pre's reads if they start right after m. progress, if not nil, gets
-// the state after every batch that advanced it without reaching the end.
-func (s *Store) readEntries(ctx context.Context, m *Manifest, probe bool, pre *prefetch, progress func(*Manifest)) (*Manifest, error) {
+// The first batch is pre's reads if they start right after m; with wide (a full replay,
+// where a long tail after the snapshot is likely) the batches after it are ReadAhead
+// slots at once rather than doubling. progress, if not nil, gets the state after every
+// batch that advanced it without reaching the end.
+func (s *Store) readEntries(ctx context.Context, m *Manifest, probe, wide bool, pre *prefetch, progress func(*Manifest)) (*Manifest, error) {
 	cur := m
 	batch := 1
 	results := make([]entryRead, max(s.opts.ReadAhead, 2))
@@ -283,6 +285,9 @@ func (s *Store) readEntries(ctx context.Context, m *Manifest, probe bool, pre *p
 			progress(cur)
 		}
 		batch = min(batch*2, s.opts.ReadAhead)
+		if wide {
+			batch = s.opts.ReadAhead
+		}
 	}
 }
 
