@@ -112,3 +112,69 @@ func BenchmarkManifestRoundTrips(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTailRoundTrips measures, on simulated S3 (25 ms p50, 70 ms p99 per request),
+// a write (Put, then Flush) until a TailingReader polling every 10 ms has it: "visible-ms"
+// when the reader's manifest names the new SST (what a Get needs to find it), and
+// "delivered-ms" when Tail hands the key over (after fetching the SST). Also: the flush
+// alone, and the requests of writer and tailer together per tailed write.
+//
+//	go test -run '^$' -bench BenchmarkTailRoundTrips -benchtime 1x .
+func BenchmarkTailRoundTrips(b *testing.B) {
+	ctx := context.Background()
+	const samples = 100
+	store := benchkit.NewSimStore("db", benchkit.SimOptions{})
+	db, err := isledb.OpenDB(ctx, store, isledb.DBOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	wopts := isledb.DefaultWriterOptions()
+	wopts.FlushInterval = time.Hour
+	w, err := db.OpenWriter(ctx, wopts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	tr, err := isledb.OpenTailingReader(ctx, store, isledb.TailingReaderOpenOptions{
+		RefreshInterval: 10 * time.Millisecond,
+		ReaderOptions:   isledb.ReaderOpenOptions{CacheDir: b.TempDir()},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tr.Close()
+	if err := tr.Start(); err != nil {
+		b.Fatal(err)
+	}
+	kvs, _ := tr.TailChannel(ctx, isledb.TailOptions{PollInterval: 10 * time.Millisecond})
+	var flushed, visible, delivered []time.Duration
+	before := store.Stats()
+	for i := range samples {
+		seq := tr.Reader().ManifestUnsafe().LogSeq
+		start := time.Now()
+		if err := w.Put(fmt.Appendf(nil, "k%06d", i), []byte("v")); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+		flushed = append(flushed, time.Since(start))
+		for tr.Reader().ManifestUnsafe().LogSeq == seq {
+			time.Sleep(200 * time.Microsecond)
+		}
+		visible = append(visible, time.Since(start))
+		<-kvs
+		delivered = append(delivered, time.Since(start))
+	}
+	d := store.Stats().Sub(before)
+	p50 := func(d []time.Duration) float64 {
+		slices.Sort(d)
+		return float64(d[len(d)/2].Microseconds()) / 1000
+	}
+	b.ReportMetric(p50(flushed), "flush-ms")
+	b.ReportMetric(p50(visible), "visible-ms")
+	b.ReportMetric(p50(delivered), "delivered-ms")
+	b.ReportMetric(float64(d.Requests())/samples, "req/write")
+	b.ReportMetric(float64(d.Gets+d.RangedGets)/samples, "GET/write")
+}
