@@ -153,8 +153,14 @@ func (s *Store) readForward(ctx context.Context, m *Manifest, mark listMark, ful
 		trusted := mark.valid && m.LogSeq >= uint64(mark.newest) && s.opts.trustWindow() > 0 &&
 			s.opts.Clock().Sub(mark.at) < s.opts.trustWindow()
 		var progress func(*Manifest)
-		if trusted {
-			progress = each
+		if trusted && each != nil {
+			// A batch is handed over only if it was read within the window: its reads were
+			// sent before the check.
+			progress = func(m *Manifest) {
+				if s.opts.Clock().Sub(mark.at) < s.opts.trustWindow() {
+					each(m)
+				}
+			}
 		}
 		next, err := s.readEntries(ctx, m, full || !trusted, full, pre, progress)
 		pre = nil
