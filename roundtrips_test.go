@@ -115,9 +115,10 @@ func TestFlushRequests(t *testing.T) {
 	})
 }
 
-// TestReaderOpenRoundTrips: opening a reader on a log that ends at its newest snapshot
-// takes two sequential round trips: the snapshot listing, then the snapshot and the two
-// slots after it, concurrently. A refresh that finds nothing new is one GET.
+// TestReaderOpenRoundTrips: opening a reader takes two sequential round trips while the
+// log is short: the listings of the snapshots and of the log, concurrently, then the
+// newest snapshot and every slot after it up to the last listed entry plus two (the end
+// and the hole probe), concurrently. A refresh that finds nothing new is one GET.
 func TestReaderOpenRoundTrips(t *testing.T) {
 	testutil.ForEach(t, testutil.Core, func(t *testing.T, b testutil.Backend) {
 		ctx := context.Background()
@@ -146,6 +147,26 @@ func TestReaderOpenRoundTrips(t *testing.T) {
 		if _, err := ms.WriteSnapshot(ctx, m); err != nil {
 			t.Fatal(err)
 		}
+		// Three more flushes after the snapshot.
+		w, err = db.OpenWriter(ctx, isledb.DefaultWriterOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			if err := w.Put([]byte(fmt.Sprintf("j%d", i)), []byte("v")); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		end, err := ms.Replay(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
 		gate := newWaveGate()
 		gated := gatedStore(store, gate)
 		gate.set(true)
@@ -158,23 +179,24 @@ func TestReaderOpenRoundTrips(t *testing.T) {
 			r, err := isledb.OpenReader(ctx, gated, isledb.ReaderOpenOptions{CacheDir: t.TempDir()})
 			done <- opened{r, err}
 		}()
-		s := m.LogSeq
-		waves := [][]string{gate.next(t, 1), gate.next(t, 3)}
+		s, e := m.LogSeq, end.LogSeq
+		waves := [][]string{gate.next(t, 2), gate.next(t, int(e-s)+3)}
 		res := <-done
 		gate.set(false)
 		if res.err != nil {
 			t.Fatal(res.err)
 		}
 		defer res.r.Close()
-		want := [][]string{
-			{"list snapshot/"},
-			{fmt.Sprintf("get log/%020d", s+1), fmt.Sprintf("get log/%020d", s+2), fmt.Sprintf("get snapshot/%020d", s)},
+		want := [][]string{{"list log/", "list snapshot/"}, nil}
+		for seq := s + 1; seq <= e+2; seq++ {
+			want[1] = append(want[1], fmt.Sprintf("get log/%020d", seq))
 		}
+		want[1] = append(want[1], fmt.Sprintf("get snapshot/%020d", s))
 		if fmt.Sprint(waves) != fmt.Sprint(want) {
 			t.Fatalf("open: waves %q, want %q", waves, want)
 		}
-		if got := res.r.Manifest().LogSeq; got != s {
-			t.Fatalf("reader at %d, want %d", got, s)
+		if got := res.r.Manifest().LogSeq; got != e {
+			t.Fatalf("reader at %d, want %d", got, e)
 		}
 
 		// Nothing new: one GET.

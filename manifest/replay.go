@@ -56,19 +56,38 @@ func (s *Store) ReplayFromEach(ctx context.Context, m *Manifest, each func(*Mani
 	return next, nil
 }
 
-// load replays from the newest snapshot and makes the result the Store's state. After the
-// listing it reads the snapshot and the first slots after it concurrently, so that a log
-// that ends at its newest snapshot loads in two round trips.
+// load replays from the newest snapshot and makes the result the Store's state. It lists
+// the snapshots and (if the Storage can, in one request) the log concurrently, then reads
+// the snapshot and every slot after it up to the last listed entry plus two concurrently
+// (the first two slots when the log's listing is not available), so that a short log loads
+// in two round trips.
 func (s *Store) load(ctx context.Context) (*Manifest, error) {
 	s.counters.loads.Add(1)
 	for range maxResyncs {
 		t := s.opts.Clock()
+		// The log's listing, concurrently, says how many slots follow the snapshot.
+		var last Seq
+		var lastOK bool
+		var lwg sync.WaitGroup
+		if ll, ok := s.storage.(logLister); ok {
+			lwg.Go(func() {
+				var lerr error
+				if last, lastOK, lerr = ll.lastLogEntry(ctx); lerr != nil {
+					lastOK = false // only a hint
+				}
+			})
+		}
 		snaps, err := s.storage.ListSnapshots(ctx)
+		lwg.Wait()
 		if err != nil {
 			return nil, fmt.Errorf("manifest: replay: list snapshots: %w", err)
 		}
 		newest := newestSnapshot(snaps)
-		pre := &prefetch{at: s.opts.Clock(), first: newest + 1, res: make([]entryRead, min(2, s.opts.ReadAhead))}
+		n := min(2, s.opts.ReadAhead) // the first slot and the hole probe
+		if lastOK && last > newest {
+			n = int(min(uint64(last-newest)+2, maxPrefetch))
+		}
+		pre := &prefetch{at: s.opts.Clock(), first: newest + 1, res: make([]entryRead, n)}
 		var m *Manifest
 		var wg sync.WaitGroup
 		wg.Go(func() { m, err = s.loadSnapshot(ctx, newest) })
@@ -91,6 +110,9 @@ func (s *Store) load(ctx context.Context) (*Manifest, error) {
 	}
 	return nil, fmt.Errorf("%w: replay: snapshots kept disappearing", ErrConflict)
 }
+
+// maxPrefetch bounds how many slots a replay reads at once after the log's listing.
+const maxPrefetch = 256
 
 // prefetch holds the results of reading slots first, first+1, ... that were sent at or
 // after at.
@@ -238,6 +260,9 @@ func (s *Store) readEntries(ctx context.Context, m *Manifest, probe, wide bool, 
 	cur := m
 	batch := 1
 	results := make([]entryRead, max(s.opts.ReadAhead, 2))
+	if pre != nil && len(pre.res) > len(results) {
+		results = make([]entryRead, len(pre.res))
+	}
 	for {
 		first := Seq(cur.LogSeq + 1)
 		if pre != nil && pre.first == first && len(pre.res) > 0 {
