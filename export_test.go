@@ -26,3 +26,6 @@ func (w *Writer) CrashForTest() {
 // WaitSSTFillsForTest waits for the background fills of SSTs read by range that are in
 // progress (ReaderOpenOptions.DisableSSTBackgroundFill) to end.
 func (r *Reader) WaitSSTFillsForTest() { r.tables.WaitFills() }
+
+// NextRefreshWaitForTest is the tailing reader's backoff schedule (tailing.go).
+var NextRefreshWaitForTest = nextRefreshWait

@@ -40,6 +40,10 @@ type Reader struct {
 
 	prefetch   refreshPrefetcher // reader_prefetch.go
 	prefetched atomic.Int64      // SSTs prefetched after refreshes
+
+	// onVersion, if set (before first use), is called after Refresh installs a newer
+	// version, including the versions it installs before reaching the end of the log.
+	onVersion func()
 }
 
 // OpenReader replays the manifest and returns a reader at its newest version.
@@ -299,7 +303,22 @@ func (r *Reader) Refresh(ctx context.Context) (err error) {
 	defer r.refreshMu.Unlock()
 	old := r.cur.Load()
 	defer r.observeRefresh(old.LogSeq, &err)
-	m, err := r.ms.ReplayFrom(ctx, old)
+	// Each version proven part of the log is installed as soon as it is read, one round
+	// trip before the end of the log is found.
+	var gone []string // SSTs of the versions replaced
+	install := func(m *manifest.Manifest) {
+		if prev := r.cur.Swap(m); prev != m {
+			gone = append(gone, prev.AllSSTIDs()...)
+			if r.onVersion != nil {
+				r.onVersion()
+			}
+		}
+	}
+	m, err := r.ms.ReplayFromEach(ctx, old, install)
+	if err == nil {
+		install(m)
+	}
+	r.evictUnused(gone)
 	if err != nil {
 		return fmt.Errorf("isledb: refresh: %w", err)
 	}
@@ -308,12 +327,9 @@ func (r *Reader) Refresh(ctx context.Context) (err error) {
 			return fmt.Errorf("isledb: refresh: bucket WAL: %w", err)
 		}
 	}
-	if m == old {
-		return nil
+	if m != old {
+		r.prefetchNew(old, m)
 	}
-	r.cur.Store(m)
-	r.evictUnused(old.AllSSTIDs())
-	r.prefetchNew(old, m)
 	return nil
 }
 

@@ -17,9 +17,19 @@ var ErrTailingReaderStopped = errors.New("isledb: tailing reader stopped")
 
 // TailingReaderOpenOptions configures a TailingReader.
 type TailingReaderOpenOptions struct {
-	// RefreshInterval is how often the background loop (Start) refreshes the manifest.
-	// Default: 1s.
+	// RefreshInterval is how often the background loop (Start) refreshes the manifest
+	// while new versions keep coming. Default: 1s.
 	RefreshInterval time.Duration
+	// IdleRefreshInterval is the longest the background loop waits between refreshes while
+	// they find nothing new. Once refreshes have found nothing for about
+	// IdleRefreshInterval (that many RefreshIntervals in a row), the wait doubles after
+	// each, from RefreshInterval up to IdleRefreshInterval; a refresh that finds a new
+	// version goes back to RefreshInterval. An idle tailer thus costs one GET per
+	// IdleRefreshInterval (0.125 requests/s with the defaults), and the first write after
+	// a quiet spell waits up to IdleRefreshInterval to be seen. Default: 8 ×
+	// RefreshInterval. A value below RefreshInterval means RefreshInterval (no backing
+	// off).
+	IdleRefreshInterval time.Duration
 	// OnRefresh is called after every successful background refresh. Default: nothing.
 	OnRefresh func()
 	// OnRefreshError is called with every failed background refresh. Default: nothing.
@@ -37,10 +47,17 @@ func DefaultTailingReaderOpenOptions() TailingReaderOpenOptions {
 // DefaultTailRefreshInterval is the tailing reader's default RefreshInterval.
 const DefaultTailRefreshInterval = time.Second
 
+// DefaultTailIdleFactor is the default IdleRefreshInterval as a multiple of
+// RefreshInterval.
+const DefaultTailIdleFactor = 8
+
 // EnsureDefaults sets every zero field to its default, the reader options included.
 func (o *TailingReaderOpenOptions) EnsureDefaults() {
 	if o.RefreshInterval == 0 {
 		o.RefreshInterval = DefaultTailRefreshInterval
+	}
+	if o.IdleRefreshInterval == 0 {
+		o.IdleRefreshInterval = DefaultTailIdleFactor * o.RefreshInterval
 	}
 	if o.OnRefresh == nil {
 		o.OnRefresh = func() {}
@@ -57,6 +74,9 @@ func (o TailingReaderOpenOptions) Validate() error {
 	var errs []error
 	if o.RefreshInterval < 0 {
 		errs = append(errs, fmt.Errorf("RefreshInterval %v: must not be negative", o.RefreshInterval))
+	}
+	if o.IdleRefreshInterval < 0 {
+		errs = append(errs, fmt.Errorf("IdleRefreshInterval %v: must not be negative", o.IdleRefreshInterval))
 	}
 	for _, err := range o.ReaderOptions.problems() {
 		errs = append(errs, fmt.Errorf("ReaderOptions.%w", err))
@@ -115,6 +135,7 @@ func OpenTailingReader(ctx context.Context, store *blobstore.Store, opts Tailing
 	t := &TailingReader{r: r, opts: opts, stop: make(chan struct{})}
 	t.mu.lastRefresh = time.Now()
 	t.mu.refreshed = make(chan struct{})
+	r.onVersion = t.wake // wake tails as soon as a refresh installs a version
 	return t, nil
 }
 
@@ -137,17 +158,28 @@ func (t *TailingReader) Start() error {
 
 func (t *TailingReader) loop() {
 	defer t.wg.Done()
-	tick := time.NewTicker(t.opts.RefreshInterval)
-	defer tick.Stop()
+	wait := t.opts.RefreshInterval
+	empty := 0 // refreshes in a row that found nothing new
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
 	for {
 		select {
 		case <-t.stop:
 			return
-		case <-tick.C:
+		case <-timer.C:
 		}
+		before, start := t.r.cur.Load(), time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 4*t.opts.RefreshInterval+10*time.Second)
 		err := t.Refresh(ctx)
 		cancel()
+		if err == nil && t.r.cur.Load() == before {
+			empty++
+		} else {
+			empty = 0
+		}
+		wait = nextRefreshWait(wait, t.opts.RefreshInterval, t.opts.IdleRefreshInterval, empty)
+		// As a ticker would: the wait runs from the start of the refresh.
+		timer.Reset(max(0, wait-time.Since(start)))
 		if err != nil {
 			if !errors.Is(err, ErrClosed) {
 				t.opts.OnRefreshError(err)
@@ -156,6 +188,16 @@ func (t *TailingReader) loop() {
 		}
 		t.opts.OnRefresh()
 	}
+}
+
+// nextRefreshWait is the background loop's wait after a refresh that waited wait, when
+// the last empty refreshes found nothing new: base until they span about idle, then
+// doubling up to idle.
+func nextRefreshWait(wait, base, idle time.Duration, empty int) time.Duration {
+	if base <= 0 || idle <= base || time.Duration(empty) < idle/base {
+		return base
+	}
+	return max(base, min(2*wait, idle))
 }
 
 // Stop stops the background loop and ends every Tail with ErrTailingReaderStopped. The
@@ -183,10 +225,17 @@ func (t *TailingReader) Refresh(ctx context.Context) error {
 	}
 	t.mu.Lock()
 	t.mu.lastRefresh = time.Now()
+	t.mu.Unlock()
+	t.wake()
+	return nil
+}
+
+// wake wakes the tails waiting for a new version.
+func (t *TailingReader) wake() {
+	t.mu.Lock()
 	close(t.mu.refreshed)
 	t.mu.refreshed = make(chan struct{})
 	t.mu.Unlock()
-	return nil
 }
 
 // LastRefresh returns when the manifest was last refreshed.

@@ -3,6 +3,7 @@ package isledb_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +67,42 @@ func TestTailingReaderOptionsValidate(t *testing.T) {
 	}
 	if err := tr.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTailIdleBackoff pins the background loop's schedule: after 8 refreshes in a row
+// that found nothing (IdleRefreshInterval / RefreshInterval), the wait doubles up to
+// IdleRefreshInterval, and it drops back at once when one finds a version; the default
+// idle cap is 8 × RefreshInterval, so an idle default tailer makes one request per 8 s
+// (plus a LIST per PruneGrace/2).
+func TestTailIdleBackoff(t *testing.T) {
+	o := isledb.TailingReaderOpenOptions{}
+	o.EnsureDefaults()
+	if o.IdleRefreshInterval != 8*time.Second {
+		t.Fatalf("default IdleRefreshInterval %v, want 8s", o.IdleRefreshInterval)
+	}
+	base, idle := o.RefreshInterval, o.IdleRefreshInterval
+	var got []time.Duration
+	wait := base
+	for empty := 1; empty <= 13; empty++ {
+		wait = isledb.NextRefreshWaitForTest(wait, base, idle, empty)
+		got = append(got, wait)
+	}
+	s := time.Second
+	want := []time.Duration{s, s, s, s, s, s, s, 2 * s, 4 * s, 8 * s, 8 * s, 8 * s, 8 * s}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("idle waits %v, want %v", got, want)
+	}
+	if w := isledb.NextRefreshWaitForTest(wait, base, idle, 0); w != base {
+		t.Fatalf("after a new version: %v, want %v", w, base)
+	}
+	// An idle cap below the interval means no backing off.
+	if w := isledb.NextRefreshWaitForTest(base, base, base/2, 100); w != base {
+		t.Fatalf("cap below the interval: %v, want %v", w, base)
+	}
+	bad := isledb.TailingReaderOpenOptions{IdleRefreshInterval: -time.Second}
+	bad.EnsureDefaults()
+	if err := bad.Validate(); !errors.Is(err, isledb.ErrInvalidOptions) {
+		t.Fatalf("negative IdleRefreshInterval: %v", err)
 	}
 }

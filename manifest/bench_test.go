@@ -8,8 +8,8 @@ import (
 	"github.com/isledb/isledb/internal/testutil"
 )
 
-// BenchmarkAppend measures one AppendAddSSTableWithFence (a conditional PUT and a LIST,
-// plus a snapshot every 100 entries) on each backend; with ISLEDB_TEST_S3_ENDPOINT set,
+// BenchmarkAppend measures one AppendAddSSTableWithFence (a conditional PUT, plus a LIST
+// and a snapshot every 100 entries) on each backend; with ISLEDB_TEST_S3_ENDPOINT set,
 // on MinIO too.
 func BenchmarkAppend(b *testing.B) {
 	for _, be := range testutil.Backends(testutil.Core) {

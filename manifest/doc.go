@@ -14,7 +14,7 @@
 // An appender writes one when StoreOptions.SnapshotEvery entries follow the newest one.
 // Replay lists the snapshots (a short listing: old ones are pruned), loads the newest and
 // applies the entries after it: one LIST, one GET, and one GET per entry since that
-// snapshot. Once a snapshot is older than StoreOptions.PruneGrace, the log entries below
+// snapshot, the snapshot and the first slots read concurrently. Once a snapshot is older than StoreOptions.PruneGrace, the log entries below
 // it and the older snapshots are deleted.
 //
 // # Fences
@@ -35,8 +35,10 @@
 // the snapshots: if none lies beyond the slot, the slot was never pruned and the entry is
 // the log's. Otherwise it reloads and compares hashes with the verified log; an entry that
 // is not the log's is invisible (replay starts at the newer snapshot), and the retry finds
-// the claim that fenced the zombie. Readers tell the end of the log from a pruned slot
-// with the same facts. docs/format.md ("Manifest log and snapshots") gives the argument in full.
+// the claim that fenced the zombie. The listing is skipped when the Store knew the end of
+// the log less than PruneGrace/2 before the create's reply: no prune can have reached the
+// slot in that time (confirm.go), so an append usually costs one request. Readers tell
+// the end of the log from a pruned slot with the same facts. docs/format.md ("Manifest log and snapshots") gives the argument in full.
 //
 // # Use
 //

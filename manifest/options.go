@@ -19,9 +19,20 @@ type StoreOptions struct {
 	// not pulled from under. Default: 10 minutes. Negative: prune at once (tests).
 	//
 	// It also bounds how long a reader trusts a "nothing new" answer without re-listing the
-	// snapshots (half of it), and it assumes that the clocks of the processes and of the
-	// storage differ by less than half of it. Correctness of appends never depends on it.
+	// snapshots (half of it), and how long after it last knew the end of the log an
+	// appender may confirm an entry without listing them (half of it, see
+	// ConfirmEveryAppend); both assume that the clocks of the processes and of the storage
+	// differ by less than half of it, and that every Store pruning the bucket uses at least
+	// this grace.
 	PruneGrace time.Duration
+
+	// ConfirmEveryAppend makes every append list the snapshots after its entry lands, to
+	// prove its log slot was never pruned (what every append did before the fast path).
+	// Default: false: an append made within PruneGrace/2 of the Store's last confirmed
+	// knowledge of the log's end is confirmed without a request (confirm.go argues why;
+	// it assumes every process pruning the bucket uses at least this PruneGrace, and
+	// clocks within PruneGrace/2). Set it when that cannot be promised.
+	ConfirmEveryAppend bool
 
 	// DisableAutoPrune stops appenders from pruning after they write a snapshot. Default:
 	// false (prune automatically). Call Prune yourself when set.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 )
 
 // maxResyncs bounds how many times one replay starts over from a newer snapshot because
@@ -34,10 +35,20 @@ func (s *Store) Replay(ctx context.Context) (*Manifest, error) {
 // The result shares the SST metadata that did not change with m: neither may be modified
 // in place (Clone first). A nil m is a Replay.
 func (s *Store) ReplayFrom(ctx context.Context, m *Manifest) (*Manifest, error) {
+	return s.ReplayFromEach(ctx, m, nil)
+}
+
+// ReplayFromEach is ReplayFrom that also calls each, if not nil, with every newer manifest
+// as soon as it is proven part of the log, before the end of the log is found: a poll that
+// finds a new entry hands it over one round trip earlier than its result. The manifests
+// passed to each follow the same sharing rules as the result, and the last one may be the
+// result itself. A read made outside the trust window is proven only by the listing after
+// it: then each sees only states that listing proved.
+func (s *Store) ReplayFromEach(ctx context.Context, m *Manifest, each func(*Manifest)) (*Manifest, error) {
 	if m == nil {
 		return s.Replay(ctx)
 	}
-	next, mark, err := s.readForward(ctx, m, s.mark(), false)
+	next, mark, _, err := s.readForward(ctx, m, s.mark(), false, nil, each)
 	if err != nil {
 		return nil, err
 	}
@@ -45,32 +56,70 @@ func (s *Store) ReplayFrom(ctx context.Context, m *Manifest) (*Manifest, error) 
 	return next, nil
 }
 
-// load replays from the newest snapshot and makes the result the Store's state.
+// load replays from the newest snapshot and makes the result the Store's state. It lists
+// the snapshots and (if the Storage can, in one request) the log concurrently, then reads
+// the snapshot and every slot after it up to the last listed entry plus two concurrently
+// (the first two slots when the log's listing is not available), so that a short log loads
+// in two round trips.
 func (s *Store) load(ctx context.Context) (*Manifest, error) {
 	s.counters.loads.Add(1)
 	for range maxResyncs {
 		t := s.opts.Clock()
+		// The log's listing, concurrently, says how many slots follow the snapshot.
+		var last Seq
+		var lastOK bool
+		var lwg sync.WaitGroup
+		if ll, ok := s.storage.(logLister); ok {
+			lwg.Go(func() {
+				var lerr error
+				if last, lastOK, lerr = ll.lastLogEntry(ctx); lerr != nil {
+					lastOK = false // only a hint
+				}
+			})
+		}
 		snaps, err := s.storage.ListSnapshots(ctx)
+		lwg.Wait()
 		if err != nil {
 			return nil, fmt.Errorf("manifest: replay: list snapshots: %w", err)
 		}
 		newest := newestSnapshot(snaps)
-		m, err := s.loadSnapshot(ctx, newest)
+		n := min(2, s.opts.ReadAhead) // the first slot and the hole probe
+		if lastOK && last > newest {
+			n = int(min(uint64(last-newest)+2, maxPrefetch))
+		}
+		pre := &prefetch{at: s.opts.Clock(), first: newest + 1, res: make([]entryRead, n)}
+		var m *Manifest
+		var wg sync.WaitGroup
+		wg.Go(func() { m, err = s.loadSnapshot(ctx, newest) })
+		s.fetch(ctx, pre.first, pre.res)
+		wg.Wait()
 		if errors.Is(err, ErrNotFound) {
 			continue // pruned since the listing: list again
 		}
 		if err != nil {
 			return nil, err
 		}
-		next, mark, err := s.readForward(ctx, m, listMark{at: t, newest: newest, valid: true}, true)
+		next, mark, at, err := s.readForward(ctx, m, listMark{at: t, newest: newest, valid: true}, true, pre, nil)
 		if err != nil {
 			return nil, err
 		}
 		s.setMark(mark)
 		s.setState(next)
+		s.setAnchor(next, at)
 		return next, nil
 	}
 	return nil, fmt.Errorf("%w: replay: snapshots kept disappearing", ErrConflict)
+}
+
+// maxPrefetch bounds how many slots a replay reads at once after the log's listing.
+const maxPrefetch = 256
+
+// prefetch holds the results of reading slots first, first+1, ... that were sent at or
+// after at.
+type prefetch struct {
+	at    time.Time
+	first Seq
+	res   []entryRead
 }
 
 // loadSnapshot returns the manifest of snapshot seq (the empty manifest for 0).
@@ -110,33 +159,55 @@ func (s *Store) loadSnapshot(ctx context.Context, seq Seq) (*Manifest, error) {
 // after the first missing one, so that a hole in the log (an entry deleted by hand) is
 // reported rather than taken for the end; a poll within the trust window does not, to cost
 // one GET.
-func (s *Store) readForward(ctx context.Context, m *Manifest, mark listMark, full bool) (*Manifest, listMark, error) {
+//
+// It also returns when the final round started: the result's end was read after that
+// time, so no entry of the log followed the result then (the anchor of confirm.go). pre,
+// if not nil, holds reads of the first slots after m made before the call. each, if not
+// nil, gets every state read in a trusted round as soon as it is read (in such a round a
+// slot above the listing's newest snapshot cannot have been pruned yet, so what it holds
+// is the log's entry).
+func (s *Store) readForward(ctx context.Context, m *Manifest, mark listMark, full bool, pre *prefetch, each func(*Manifest)) (*Manifest, listMark, time.Time, error) {
 	for range maxResyncs {
+		start := s.opts.Clock()
+		if pre != nil {
+			start = pre.at
+		}
 		trusted := mark.valid && m.LogSeq >= uint64(mark.newest) && s.opts.trustWindow() > 0 &&
 			s.opts.Clock().Sub(mark.at) < s.opts.trustWindow()
-		next, err := s.readEntries(ctx, m, full || !trusted)
+		var progress func(*Manifest)
+		if trusted && each != nil {
+			// A batch is handed over only if it was read within the window: its reads were
+			// sent before the check.
+			progress = func(m *Manifest) {
+				if s.opts.Clock().Sub(mark.at) < s.opts.trustWindow() {
+					each(m)
+				}
+			}
+		}
+		next, err := s.readEntries(ctx, m, full || !trusted, full, pre, progress)
+		pre = nil
 		var stale *staleError
 		if err != nil && !errors.As(err, &stale) {
-			return nil, mark, err
+			return nil, mark, start, err
 		}
 		if err == nil && mark.valid && m.LogSeq >= uint64(mark.newest) {
 			if w := s.opts.trustWindow(); w > 0 && s.opts.Clock().Sub(mark.at) < w {
-				return next, mark, nil
+				return next, mark, start, nil
 			}
 		}
 		t := s.opts.Clock()
 		snaps, lerr := s.storage.ListSnapshots(ctx)
 		if lerr != nil {
-			return nil, mark, fmt.Errorf("manifest: list snapshots: %w", lerr)
+			return nil, mark, start, fmt.Errorf("manifest: list snapshots: %w", lerr)
 		}
 		newest := newestSnapshot(snaps)
 		mark = listMark{at: t, newest: newest, valid: true}
 		if err == nil {
 			if uint64(newest) <= m.LogSeq || uint64(newest) < next.LogSeq {
-				return next, mark, nil
+				return next, mark, start, nil
 			}
 		} else if !stale.explainedBy(newest, m) {
-			return nil, mark, stale.err
+			return nil, mark, start, stale.err
 		}
 		s.counters.resyncs.Add(1)
 		snap, err := s.loadSnapshot(ctx, newest)
@@ -144,11 +215,11 @@ func (s *Store) readForward(ctx context.Context, m *Manifest, mark listMark, ful
 			continue // pruned since the listing (a newer one exists): go round again
 		}
 		if err != nil {
-			return nil, mark, err
+			return nil, mark, start, err
 		}
 		m = snap
 	}
-	return nil, mark, fmt.Errorf("%w: the log kept being pruned under the replay", ErrConflict)
+	return nil, mark, time.Time{}, fmt.Errorf("%w: the log kept being pruned under the replay", ErrConflict)
 }
 
 // staleError reports log contents that a prune can explain: a missing entry followed by a
@@ -181,13 +252,25 @@ type entryRead struct {
 // readEntries applies the entries after m until a missing one, reading up to ReadAhead
 // slots at once (1, then doubling). It verifies each entry's position and chain. With
 // probe, it also reads the slot after the first missing one, to tell a hole from the end.
-func (s *Store) readEntries(ctx context.Context, m *Manifest, probe bool) (*Manifest, error) {
+// The first batch is pre's reads if they start right after m; with wide (a full replay,
+// where a long tail after the snapshot is likely) the batches after it are ReadAhead
+// slots at once rather than doubling. progress, if not nil, gets the state after every
+// batch that advanced it without reaching the end.
+func (s *Store) readEntries(ctx context.Context, m *Manifest, probe, wide bool, pre *prefetch, progress func(*Manifest)) (*Manifest, error) {
 	cur := m
 	batch := 1
-	results := make([]entryRead, s.opts.ReadAhead)
+	results := make([]entryRead, max(s.opts.ReadAhead, 2))
+	if pre != nil && len(pre.res) > len(results) {
+		results = make([]entryRead, len(pre.res))
+	}
 	for {
 		first := Seq(cur.LogSeq + 1)
-		s.fetch(ctx, first, results[:batch])
+		if pre != nil && pre.first == first && len(pre.res) > 0 {
+			batch = copy(results, pre.res)
+		} else {
+			s.fetch(ctx, first, results[:batch])
+		}
+		pre = nil
 		for i := range batch {
 			seq := first + Seq(i)
 			r := results[i]
@@ -199,7 +282,7 @@ func (s *Store) readEntries(ctx context.Context, m *Manifest, probe bool) (*Mani
 					}
 				}
 				if later < 0 {
-					return cur, nil
+					return cur, nil // the result: the caller has it at once, progress need not
 				}
 				// A later slot exists. The reads ran concurrently, so this slot may have
 				// been created since: read it again, now that the later one was seen.
@@ -229,7 +312,13 @@ func (s *Store) readEntries(ctx context.Context, m *Manifest, probe bool) (*Mani
 			}
 			s.counters.entriesRead.Add(1)
 		}
+		if progress != nil && cur != m {
+			progress(cur)
+		}
 		batch = min(batch*2, s.opts.ReadAhead)
+		if wide {
+			batch = s.opts.ReadAhead
+		}
 	}
 }
 

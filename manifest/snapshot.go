@@ -46,6 +46,9 @@ func (s *Store) writeSnapshot(ctx context.Context, m *Manifest) (string, error) 
 			return "", fmt.Errorf("manifest: write snapshot %d: %w", seq, err)
 		}
 	}
+	s.mu.Lock()
+	s.mu.ownSnap = max(s.mu.ownSnap, seq)
+	s.mu.Unlock()
 	return SnapshotKey(seq), nil
 }
 

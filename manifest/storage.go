@@ -172,6 +172,21 @@ func (b *blobStorage) ListLogEntries(ctx context.Context, below Seq) ([]Seq, err
 	}
 }
 
+// lastLogEntry implements logLister: one LIST page of the log.
+func (b *blobStorage) lastLogEntry(ctx context.Context) (Seq, bool, error) {
+	page, err := b.bs.List(ctx, blobstore.ListOptions{Prefix: logDir})
+	if err != nil {
+		return 0, false, err
+	}
+	var last Seq
+	for _, o := range page.Objects {
+		if seq, ok := parseSeqKey(o.Key, logDir); ok {
+			last = max(last, seq)
+		}
+	}
+	return last, page.NextPageToken == "", nil
+}
+
 func (b *blobStorage) DeleteLogEntries(ctx context.Context, seqs []Seq) error {
 	keys := make([]string, len(seqs))
 	for i, s := range seqs {
@@ -210,6 +225,14 @@ func (b *blobStorage) DeleteSnapshots(ctx context.Context, seqs []Seq) error {
 		keys[i] = SnapshotKey(s)
 	}
 	return b.bs.BatchDelete(ctx, keys)
+}
+
+// logLister is implemented by Storages that can tell the last log entry with one cheap
+// request while the log is short (pruning keeps it so). ok is false when they cannot
+// (the log is longer than one listing page). The answer is only a hint of how many slots
+// a replay should read at once: nothing is proven by it.
+type logLister interface {
+	lastLogEntry(ctx context.Context) (last Seq, ok bool, err error)
 }
 
 // errStorage fails every call with err.

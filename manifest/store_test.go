@@ -370,8 +370,8 @@ func TestWriteSnapshot(t *testing.T) {
 			t.Fatal(err)
 		}
 		mustEqual(t, "from snapshot", got, m)
-		if d := fh.Stats().Sub(before); d.Lists != 1 || d.Gets != 3 {
-			t.Fatalf("replay from a snapshot at the end: %s, want 1 LIST and 3 GETs", d)
+		if d := fh.Stats().Sub(before); d.Lists != 2 || d.Gets != 3 {
+			t.Fatalf("replay from a snapshot at the end: %s, want 2 LISTs (snapshots, log) and 3 GETs", d)
 		}
 	})
 }
@@ -573,5 +573,50 @@ func TestReplayDetectsCorruption(t *testing.T) {
 				t.Fatalf("replay: %v, want corruption", err)
 			}
 		})
+	}
+}
+
+// TestReplayFromEach: within the trust window, a poll hands over each state as soon as its
+// batch is read (the entries are above the listing's newest snapshot, so not strays), and
+// the result is the end of the log; outside the window, nothing is handed over before the
+// listing proves it.
+func TestReplayFromEach(t *testing.T) {
+	k := newBucket(t, testutil.Backends(testutil.Core)[0])
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	w, _ := k.store(StoreOptions{SnapshotEvery: -1})
+	r, _ := k.store(StoreOptions{PruneGrace: time.Minute, Clock: clock})
+	if _, err := w.ClaimWriter(ctx, "w"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := r.Replay(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round, outside := range []bool{false, true} {
+		for i := range 6 {
+			if _, err := w.AppendAddSSTableWithFence(ctx, testSST(fmt.Sprintf("%d-%d", round, i), uint64(i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if outside {
+			advance(31 * time.Second)
+		}
+		var seen []uint64
+		next, err := r.ReplayFromEach(ctx, m, func(s *Manifest) { seen = append(seen, s.LogSeq) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustEqual(t, "result", next, w.Current())
+		want := []uint64{m.LogSeq + 1, m.LogSeq + 3} // batches of 1 and 2; the batch of 4 finds the end
+		if outside {
+			want = nil
+		}
+		if fmt.Sprint(seen) != fmt.Sprint(want) {
+			t.Errorf("outside the window %v: handed over %v, want %v", outside, seen, want)
+		}
+		m = next
 	}
 }
