@@ -17,27 +17,7 @@ func TestGCDeletesCoveredWALObjects(t *testing.T) {
 	testutil.ForEach(t, testutil.Core, func(t *testing.T, b testutil.Backend) {
 		ctx := context.Background()
 		store := b.Open(t)
-		db, err := OpenDB(ctx, store, DBOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		opts := DefaultWriterOptions()
-		opts.FlushInterval = -1
-		opts.BucketWAL = BucketWALOnSync
-		w, err := db.OpenWriter(ctx, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		put := func(k string) {
-			t.Helper()
-			if err := w.Put([]byte(k), []byte("v-"+k)); err != nil {
-				t.Fatal(err)
-			}
-			if err := w.Sync(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
+		db, w, opts, put := openBucketWALWriter(t, store)
 		for _, k := range []string{"a", "b", "c"} { // positions 2, 3, 4 (1 is the fence)
 			put(k)
 		}
@@ -106,27 +86,7 @@ func TestGCDeletesCoveredWALObjects(t *testing.T) {
 func TestReaderBucketWALAfterGC(t *testing.T) {
 	ctx := context.Background()
 	store := blobstore.NewMemory("db")
-	db, err := OpenDB(ctx, store, DBOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	opts := DefaultWriterOptions()
-	opts.FlushInterval = -1
-	opts.BucketWAL = BucketWALOnSync
-	w, err := db.OpenWriter(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	put := func(k string) {
-		t.Helper()
-		if err := w.Put([]byte(k), []byte("v-"+k)); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Sync(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db, w, _, put := openBucketWALWriter(t, store)
 	rstore := blobstore.NewWithBackend(store.Backend(), "", "db")
 	r, err := OpenReader(ctx, rstore, ReaderOpenOptions{CacheDir: t.TempDir(), ReadBucketWAL: true})
 	if err != nil {
@@ -176,4 +136,35 @@ func TestReaderBucketWALAfterGC(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+
+// openBucketWALWriter opens a database on store and a writer on the bucket WAL (Sync makes
+// writes durable; no timed flushes), and returns the writer's options. put writes k = "v-"+k and syncs it. The database is
+// closed when the test ends.
+func openBucketWALWriter(t *testing.T, store *blobstore.Store) (*DB, *Writer, WriterOptions, func(k string)) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := OpenDB(ctx, store, DBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	opts := DefaultWriterOptions()
+	opts.FlushInterval = -1
+	opts.BucketWAL = BucketWALOnSync
+	w, err := db.OpenWriter(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(k string) {
+		t.Helper()
+		if err := w.Put([]byte(k), []byte("v-"+k)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db, w, opts, put
 }
