@@ -138,7 +138,6 @@ func TestReaderBucketWALAfterGC(t *testing.T) {
 	}
 }
 
-
 // openBucketWALWriter opens a database on store and a writer on the bucket WAL (Sync makes
 // writes durable; no timed flushes), and returns the writer's options. put writes k = "v-"+k and syncs it. The database is
 // closed when the test ends.
