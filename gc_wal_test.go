@@ -139,8 +139,8 @@ func TestReaderBucketWALAfterGC(t *testing.T) {
 }
 
 // openBucketWALWriter opens a database on store and a writer on the bucket WAL (Sync makes
-// writes durable; no timed flushes), and returns the writer's options. put writes k = "v-"+k and syncs it. The database is
-// closed when the test ends.
+// writes durable; no timed flushes), and returns the writer's options. put writes
+// k = "v-"+k and syncs it. The database is closed when the test ends.
 func openBucketWALWriter(t *testing.T, store *blobstore.Store) (*DB, *Writer, WriterOptions, func(k string)) {
 	t.Helper()
 	ctx := context.Background()
