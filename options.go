@@ -292,6 +292,13 @@ type ReaderOpenOptions struct {
 	// reader sends no request per Get. The download's space is reserved in the cache
 	// first, so SSTCacheSize still bounds the disk used.
 	DisableSSTBackgroundFill bool
+	// ReadSSTsInPlace, when the bucket is a local directory (blobstore.NewFile), opens the
+	// SSTs that would be read by range straight from the bucket's own files and keeps them
+	// open while in use (MaxOpenSSTFiles bounds the idle ones): a block read is then one
+	// pread, not one ranged GET (an open, a read and a close of the file). The SSTs are
+	// checked as range reads are (each block by its CRC). Ignored on other backends.
+	// Default: false. The local store kv sets it.
+	ReadSSTsInPlace bool
 	// MaxOpenSSTFiles bounds the cached SST files the reader keeps open while unused
 	// (each holds a file descriptor); beyond it the least recently used are closed, to be
 	// opened (and, with checksums validated, re-verified) again on their next use.

@@ -87,6 +87,7 @@ func OpenReader(ctx context.Context, store *blobstore.Store, opts ReaderOpenOpti
 		RecheckCached:     !opts.DisableSSTChecksum,
 		BackgroundFill:    !opts.DisableSSTBackgroundFill,
 		MaxOpenFiles:      opts.MaxOpenSSTFiles,
+		InPlace:           opts.ReadSSTsInPlace,
 	}
 	if r.blocks != nil {
 		tco.Blocks = r.blocks

@@ -108,6 +108,26 @@ func (s *Store) fullKey(key string) (string, error) {
 	return full, nil
 }
 
+// LocalPath returns the file that holds the object under key when the Store is on the file
+// backend (NewFile), so that an immutable object may be opened in place; ok is false on
+// every other backend or for an invalid key. The file may be replaced or deleted by later
+// writes: only objects never rewritten (SSTs, blobs) are safe to read this way.
+func (s *Store) LocalPath(key string) (path string, ok bool) {
+	fb, isFile := s.backend.(*fileBackend)
+	if !isFile {
+		return "", false
+	}
+	full, err := s.fullKey(key)
+	if err != nil {
+		return "", false
+	}
+	p, err := fb.path(full)
+	if err != nil {
+		return "", false
+	}
+	return p, true
+}
+
 // Read returns the whole object and its attributes.
 func (s *Store) Read(ctx context.Context, key string) ([]byte, Attributes, error) {
 	full, err := s.fullKey(key)

@@ -207,6 +207,7 @@ func readerOptions(o Options) isledb.ReaderOpenOptions {
 		BlockCacheSize:           o.BlockCacheSize,
 		RangeReadMinSSTSize:      1,
 		DisableSSTBackgroundFill: true,
+		ReadSSTsInPlace:          true,
 		DisableSSTChecksum:       !o.VerifyChecksums,
 		AllowUnverifiedRangeRead: true,
 	}

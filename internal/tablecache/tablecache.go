@@ -80,6 +80,11 @@ type Options struct {
 	// when Files has no free room for it (so filling it evicts another). With room, its
 	// first use fills it. Default: 8.
 	HotRangeReads int64
+	// InPlace opens SSTs that would be read by range straight from the bucket's own files
+	// when the Store is a local directory (blobstore.Store.LocalPath): the file stays open
+	// while the SST is, and a block read is one pread instead of an open, read and close
+	// per block. Such SSTs count towards MaxOpenFiles. Ignored on other backends.
+	InPlace bool
 	// MaxOpenFiles bounds the SSTs kept open on cached files once unused: beyond it, the
 	// least recently used idle ones are closed (a later Get opens their file again).
 	// Default: 1024.
@@ -145,6 +150,7 @@ type table struct {
 	lastUse    atomic.Int64  // Cache.clock at the last Get
 	rangeReads atomic.Int64  // range reads served (byRange)
 	filling    atomic.Bool   // a background fill runs (byRange)
+	inPlace    bool          // file is the bucket's own file (Options.InPlace), not a cached copy
 	counted    bool          // counted in Cache.mu.openFiles; guarded by Cache.mu
 	fillDone   chan struct{} // closed when the queued fill ends; guarded by Cache.mu
 }
@@ -298,7 +304,7 @@ func (c *Cache) Evict(id string) {
 func (c *Cache) FileEvicted(id string) {
 	// A table still opening may end up on the evicted file: drop it too (it costs a re-open
 	// at worst). Its opener holds a reference, so it cannot close here before it is ready.
-	c.drop(id, func(t *table) bool { return t.isReady.Load() && t.file == nil })
+	c.drop(id, func(t *table) bool { return t.isReady.Load() && (t.file == nil || t.inPlace) })
 }
 
 // drop removes SST id from the cache (unless keep says otherwise) and closes it once its
@@ -410,6 +416,20 @@ func (c *Cache) open(ctx context.Context, t *table) error {
 	// An SST the file cache cannot hold would be held whole in memory: read it by range.
 	tooLarge := c.opts.FileCacheCapacity > 0 && meta.Size > c.opts.FileCacheCapacity
 	if !c.opts.RequireWholeFile && (tooLarge || c.opts.RangeReadMinSize > 0 && meta.Size >= c.opts.RangeReadMinSize) {
+		if c.opts.InPlace {
+			if f, ok, err := openInPlace(c.opts.Store, meta); err != nil {
+				return err
+			} else if ok {
+				r, err := sstable.Open(ctx, fileSource{f}, ropts)
+				if err != nil {
+					_ = f.Close()
+					return fmt.Errorf("tablecache: open sst %s in place: %w", meta.ID, err)
+				}
+				c.stats.rangeOpens.Add(1)
+				t.reader, t.file, t.inPlace = r, f, true
+				return nil
+			}
+		}
 		c.stats.rangeOpens.Add(1)
 		src := &rangeSource{store: c.opts.Store, key: c.opts.Store.SSTPath(meta.ID), size: meta.Size, c: c, t: t}
 		r, err := sstable.Open(ctx, src, ropts)
