@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -14,90 +13,6 @@ import (
 // ErrTailingReaderStopped ends Tail and TailChannel when the tailing reader is stopped
 // or closed.
 var ErrTailingReaderStopped = errors.New("isledb: tailing reader stopped")
-
-// TailingReaderOpenOptions configures a TailingReader.
-type TailingReaderOpenOptions struct {
-	// RefreshInterval is how often the background loop (Start) refreshes the manifest
-	// while new versions keep coming. Default: 1s.
-	RefreshInterval time.Duration
-	// IdleRefreshInterval is the longest the background loop waits between refreshes while
-	// they find nothing new. Once refreshes have found nothing for about
-	// IdleRefreshInterval (that many RefreshIntervals in a row), the wait doubles after
-	// each, from RefreshInterval up to IdleRefreshInterval; a refresh that finds a new
-	// version goes back to RefreshInterval. An idle tailer thus costs one GET per
-	// IdleRefreshInterval (0.125 requests/s with the defaults), and the first write after
-	// a quiet spell waits up to IdleRefreshInterval to be seen. Default: 8 ×
-	// RefreshInterval. A value below RefreshInterval means RefreshInterval (no backing
-	// off).
-	IdleRefreshInterval time.Duration
-	// OnRefresh is called after every successful background refresh. Default: nothing.
-	OnRefresh func()
-	// OnRefreshError is called with every failed background refresh. Default: nothing.
-	OnRefreshError func(error)
-	// ReaderOptions configures the underlying Reader.
-	ReaderOptions ReaderOpenOptions
-}
-
-// DefaultTailingReaderOpenOptions returns a 1s refresh interval and the default reader
-// options.
-func DefaultTailingReaderOpenOptions() TailingReaderOpenOptions {
-	return TailingReaderOpenOptions{RefreshInterval: DefaultTailRefreshInterval, ReaderOptions: DefaultReaderOpenOptions()}
-}
-
-// DefaultTailRefreshInterval is the tailing reader's default RefreshInterval.
-const DefaultTailRefreshInterval = time.Second
-
-// DefaultTailIdleFactor is the default IdleRefreshInterval as a multiple of
-// RefreshInterval.
-const DefaultTailIdleFactor = 8
-
-// EnsureDefaults sets every zero field to its default, the reader options included.
-func (o *TailingReaderOpenOptions) EnsureDefaults() {
-	if o.RefreshInterval == 0 {
-		o.RefreshInterval = DefaultTailRefreshInterval
-	}
-	if o.IdleRefreshInterval == 0 {
-		o.IdleRefreshInterval = DefaultTailIdleFactor * o.RefreshInterval
-	}
-	if o.OnRefresh == nil {
-		o.OnRefresh = func() {}
-	}
-	if o.OnRefreshError == nil {
-		o.OnRefreshError = func(error) {}
-	}
-	o.ReaderOptions.EnsureDefaults()
-}
-
-// Validate reports every invalid field at once (the reader options' too), wrapping
-// ErrInvalidOptions.
-func (o TailingReaderOpenOptions) Validate() error {
-	var errs []error
-	if o.RefreshInterval < 0 {
-		errs = append(errs, fmt.Errorf("RefreshInterval %v: must not be negative", o.RefreshInterval))
-	}
-	if o.IdleRefreshInterval < 0 {
-		errs = append(errs, fmt.Errorf("IdleRefreshInterval %v: must not be negative", o.IdleRefreshInterval))
-	}
-	for _, err := range o.ReaderOptions.problems() {
-		errs = append(errs, fmt.Errorf("ReaderOptions.%w", err))
-	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: %w", ErrInvalidOptions, errors.Join(errs...))
-}
-
-// TailOptions bounds and paces Tail.
-type TailOptions struct {
-	// MinKey and MaxKey bound the keys tailed, inclusive; nil is unbounded.
-	MinKey []byte
-	MaxKey []byte
-	// StartAfterKey resumes a tail: only keys above it are emitted.
-	StartAfterKey []byte
-	// PollInterval is how often Tail looks for new keys when no refresh wakes it.
-	// Default: the reader's RefreshInterval.
-	PollInterval time.Duration
-}
 
 // TailingReader is a Reader that refreshes itself in the background and can tail new keys.
 //
