@@ -63,6 +63,7 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	createBucket := fs.Bool("create-bucket", false, "s3: create the bucket first if it does not exist (for a fresh MinIO)")
 	quiet := fs.Bool("quiet", false, "no progress bars")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	compactEvery := fs.Duration("compactor-interval", 0, "the compactor's CheckInterval (default: IsleDB's, 5s)")
 	noCompactor := fs.Bool("no-compactor", false, "run no compactor (by default each instance runs IsleDB's Compactor in the background)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -139,7 +140,7 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	var summaries []string // one per instance, as it closes
 	op, cleanup, err := benchkit.IsleDBOpener(benchkit.IsleDBOptions{
 		Backend: *backend, Dir: *dir, URL: *bucketURL, Sim: sim,
-		Writer: wopts, Reader: ropts, TailPoll: *tailPoll, NoCompactor: *noCompactor,
+		Writer: wopts, Reader: ropts, TailPoll: *tailPoll, NoCompactor: *noCompactor, Compactor: isledb.CompactorOptions{CheckInterval: *compactEvery},
 		OnClose: func(s benchkit.IsleDBSummary) { summaries = append(summaries, s.String()) },
 	})
 	if err != nil {

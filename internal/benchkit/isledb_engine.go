@@ -59,7 +59,7 @@ type IsleDBSummary struct {
 func (s IsleDBSummary) String() string {
 	c := "no compactor"
 	if s.Compacted {
-		c = fmt.Sprintf("compactor: %d compactions, %d SSTs in, %d out", s.Compactor.Compactions, s.Compactor.InputSSTs, s.Compactor.OutputSSTs)
+		c = fmt.Sprintf("compactor: %d compactions (%d failed), %d SSTs in, %d out", s.Compactor.Compactions, s.Compactor.Failures, s.Compactor.InputSSTs, s.Compactor.OutputSSTs)
 	}
 	return fmt.Sprintf("isledb %s at close: %d L0 SSTs, %d sorted runs; %s", s.Name, s.L0SSTs, s.SortedRuns, c)
 }

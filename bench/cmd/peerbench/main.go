@@ -97,6 +97,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	syncWrites := fs.Bool("sync", false, "durable writes: every write synced before it returns (Pebble Sync, Badger SyncWrites, goleveldb Sync, kv WALSyncPerBatch, IsleDB a WAL in strict mode)")
 	kvPreset := fs.String("kv-preset", "default", `kv options: "default", "high" (HighPerformanceOptions) or "low" (LowMemoryOptions, its own memtable and cache sizes)`)
 	base := fs.String("base", "isledb", "the engine the ratios compare to its peers")
+	compactEvery := fs.Duration("compactor-interval", 0, "IsleDB compactor's CheckInterval (default: IsleDB's, 5s)")
 	noCompactor := fs.Bool("no-compactor", false, "run IsleDB without its background compactor (by default one runs with each instance, as every peer compacts in the background)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -140,7 +141,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	po := peerOptions{memtable: *memtable, cache: *cache, sync: *syncWrites, kvPreset: *kvPreset}
 	fmt.Fprintf(stdout, "peerbench: %d keys of %d B, values of %d B, concurrency %d, memtable %d MiB, block cache %d MiB, %d CPUs, load %s\n\n",
 		cfg.Keys, cfg.KeySize, cfg.ValueSize, cfg.Concurrency, *memtable>>20, *cache>>20, runtime.NumCPU(), benchkit.ThisMachine().LoadAvg)
-	fmt.Fprintf(stdout, "compaction: %s\n\n", compactionNote(*noCompactor))
+	fmt.Fprintf(stdout, "compaction: %s\n\n", compactionNote(*noCompactor, *compactEvery))
 	ctx := context.Background()
 	var all []benchkit.Result
 	var noTxn []string     // engines asked to run a transaction workload they cannot
@@ -160,7 +161,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			ro := isledb.DefaultReaderOpenOptions()
 			ro.BlockCacheSize = *cache
 			var err error
-			if op, cleanup, err = benchkit.IsleDBOpener(benchkit.IsleDBOptions{Backend: "file", Dir: edir, Writer: wo, Reader: ro, NoCompactor: *noCompactor,
+			if op, cleanup, err = benchkit.IsleDBOpener(benchkit.IsleDBOptions{Backend: "file", Dir: edir, Writer: wo, Reader: ro, NoCompactor: *noCompactor, Compactor: isledb.CompactorOptions{CheckInterval: *compactEvery},
 				OnClose: func(s benchkit.IsleDBSummary) { summaries = append(summaries, s.String()) }}); err != nil {
 				return err
 			}
@@ -212,7 +213,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if *mdPath != "" {
 		errs = append(errs, writeFile(*mdPath, func(w io.Writer) error {
-			fmt.Fprintf(w, "Compaction: %s.\n\n", compactionNote(*noCompactor))
+			fmt.Fprintf(w, "Compaction: %s.\n\n", compactionNote(*noCompactor, *compactEvery))
 			if err := benchkit.WriteMarkdown(w, all); err != nil {
 				return err
 			}
@@ -239,8 +240,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 }
 
 // compactionNote says which engines compact in the background during the run.
-func compactionNote(noCompactor bool) string {
-	isle := "isledb runs its Compactor (defaults: L0 threshold 8, a cycle every 5 s)"
+func compactionNote(noCompactor bool, every time.Duration) string {
+	if every <= 0 {
+		every = isledb.DefaultCompactorInterval
+	}
+	isle := fmt.Sprintf("isledb runs its Compactor (L0 threshold %d, a cycle every %v)", isledb.DefaultL0CompactionThreshold, every)
 	if noCompactor {
 		isle = "isledb runs none (-no-compactor)"
 	}
