@@ -22,8 +22,9 @@
 //   - Reads: IsleDB ReaderOpenOptions{CacheDir, BlockCacheSize: 256 MiB} vs Pebble with a
 //     256 MiB block cache, after a warm-up pass (a full scan) that puts every block in the
 //     cache. The IsleDB read data set is written with FlushInterval -1, so it is three
-//     full-memtable L0 SSTs (IsleDB has no compactor yet); Pebble's is flushed and
-//     compacted (its steady state).
+//     full-memtable L0 SSTs (this harness runs no IsleDB compactor; benchkit, peerbench
+//     and "isledb bench" do, see docs/benchmarks.md); Pebble's is flushed and compacted
+//     (its steady state).
 //
 // ISLEDB_BENCH_DIR sets where the temp data goes (default: os.TempDir()).
 package engine

@@ -63,6 +63,8 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	createBucket := fs.Bool("create-bucket", false, "s3: create the bucket first if it does not exist (for a fresh MinIO)")
 	quiet := fs.Bool("quiet", false, "no progress bars")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	compactEvery := fs.Duration("compactor-interval", 0, "the compactor's CheckInterval (default: IsleDB's, 5s)")
+	noCompactor := fs.Bool("no-compactor", false, "run no compactor (by default each instance runs IsleDB's Compactor in the background)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -135,17 +137,19 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	ropts := isledb.DefaultReaderOpenOptions()
 	ropts.BlockCacheSize, ropts.SSTCacheSize = *blockCache, *sstCache
 	ropts.PrefetchOnRefreshBytes, ropts.DisableSSTBackgroundFill = *prefetch, *noFill
+	var summaries []string // one per instance, as it closes
 	op, cleanup, err := benchkit.IsleDBOpener(benchkit.IsleDBOptions{
 		Backend: *backend, Dir: *dir, URL: *bucketURL, Sim: sim,
-		Writer: wopts, Reader: ropts, TailPoll: *tailPoll,
+		Writer: wopts, Reader: ropts, TailPoll: *tailPoll, NoCompactor: *noCompactor, Compactor: isledb.CompactorOptions{CheckInterval: *compactEvery},
+		OnClose: func(s benchkit.IsleDBSummary) { summaries = append(summaries, s.String()) },
 	})
 	if err != nil {
 		return err
 	}
 	defer cleanup()
 
-	fmt.Fprintf(stdout, "isledb bench: backend %s, %d keys of %d B, values of %d B, concurrency %d, flush interval %v, memtable %d MiB, %s\n",
-		*backend, cfg.Keys, cfg.KeySize, cfg.ValueSize, cfg.Concurrency, *flushInterval, *memtable>>20, *compression)
+	fmt.Fprintf(stdout, "isledb bench: backend %s, %d keys of %d B, values of %d B, concurrency %d, flush interval %v, memtable %d MiB, %s, %s\n",
+		*backend, cfg.Keys, cfg.KeySize, cfg.ValueSize, cfg.Concurrency, *flushInterval, *memtable>>20, *compression, compactorNote(*noCompactor))
 	if *backend == "sim-s3" {
 		fmt.Fprintf(stdout, "simulated S3: GET %v p50 / %v p99, PUT %v p50 / %v p99, %.0f MB/s per request\n",
 			sim.Get.P50, sim.Get.P99, sim.Put.P50, sim.Put.P99, sim.Bandwidth/1e6)
@@ -168,7 +172,10 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 		if werr := benchkit.WriteTable(stdout, results); werr != nil {
 			return werr
 		}
-		fmt.Fprintln(stdout, "\nrequests per 1,000 ops; up B/B = bytes uploaded per key+value byte written; $/Mop = request cost of a million ops at S3 Standard list prices")
+		fmt.Fprintln(stdout, "\nrequests per 1,000 ops (compaction's included); up B/B = bytes uploaded per key+value byte written; $/Mop = request cost of a million ops at S3 Standard list prices")
+		for _, line := range summaries {
+			fmt.Fprintln(stdout, line)
+		}
 	}
 	if err != nil {
 		return err
@@ -240,4 +247,12 @@ func createS3Bucket(bucketURL string) error {
 		err = nil
 	}
 	return err
+}
+
+// compactorNote says whether the run compacts.
+func compactorNote(off bool) string {
+	if off {
+		return "no compactor"
+	}
+	return "compactor on (DefaultCompactorOptions, in the background)"
 }

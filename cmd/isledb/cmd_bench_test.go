@@ -22,6 +22,9 @@ func TestBenchMemoryJSON(t *testing.T) {
 	if err := benchMain(args, &stdout, &stderr); err != nil {
 		t.Fatalf("bench: %v\n%s", err, stderr.String())
 	}
+	if !strings.Contains(stdout.String(), "compactor on") || !strings.Contains(stdout.String(), "isledb main at close:") {
+		t.Errorf("want the compactor named in the header and a summary per instance:\n%s", stdout.String())
+	}
 	if !strings.Contains(stdout.String(), "readwhilewriting") || !strings.Contains(stderr.String(), "[") {
 		t.Errorf("want a table on stdout and progress bars on stderr:\n%s\n%s", stdout.String(), stderr.String())
 	}

@@ -16,7 +16,10 @@ type Engine interface {
 	// Get reads key and reports whether it was found.
 	Get(key []byte) (found bool, err error)
 	// Scan reads up to n pairs from the first key >= start in key order and returns how
-	// many it read, their key and value bytes, and the last key read (nil if none).
+	// many it read, their key and value bytes, and a copy of the n-th key when it read n
+	// pairs (nil or the last key read when the range ended first). Every adapter iterates
+	// with its engine's iterator and tallies each pair with a ScanTally (touching, not
+	// copying, keys and values), so the scan workload asks the same work of each engine.
 	Scan(start []byte, n int) (count, bytes int, last []byte, err error)
 	// Sync makes every write so far durable and visible to Get and Scan.
 	Sync() error

@@ -31,8 +31,37 @@ type IsleDBOptions struct {
 	// set per instance).
 	Writer isledb.WriterOptions
 	Reader isledb.ReaderOpenOptions
+	// NoCompactor runs no compactor. Default: false, each instance runs a Compactor in the
+	// background (DB.OpenCompactor, Start), opened with the instance and closed with it,
+	// as the peers compact in the background.
+	NoCompactor bool
+	// Compactor options of that compactor; zero fields take IsleDB's defaults.
+	Compactor isledb.CompactorOptions
+	// OnClose, when set, is called as each instance closes with what its LSM looks like
+	// then, so that a report can say how much compaction happened. Default: nothing.
+	OnClose func(IsleDBSummary)
 	// TailPoll is how often the tailer looks for new SSTs in TailLatency. Default: 10 ms.
 	TailPoll time.Duration
+}
+
+// IsleDBSummary is the shape of an IsleDB instance as it closes (IsleDBOptions.OnClose).
+type IsleDBSummary struct {
+	// Name is the instance's name ("fillseq", "main").
+	Name string
+	// L0SSTs and SortedRuns count the newest manifest's L0 SSTs and sorted runs.
+	L0SSTs, SortedRuns int
+	// Compacted reports whether a compactor ran; Compactor is its counters.
+	Compacted bool
+	Compactor isledb.CompactorStats
+}
+
+// String formats the summary on one line.
+func (s IsleDBSummary) String() string {
+	c := "no compactor"
+	if s.Compacted {
+		c = fmt.Sprintf("compactor: %d compactions (%d failed), %d SSTs in, %d out", s.Compactor.Compactions, s.Compactor.Failures, s.Compactor.InputSSTs, s.Compactor.OutputSSTs)
+	}
+	return fmt.Sprintf("isledb %s at close: %d L0 SSTs, %d sorted runs; %s", s.Name, s.L0SSTs, s.SortedRuns, c)
 }
 
 // IsleDBOpener returns the Opener of IsleDB instances; call cleanup when done with them.
@@ -83,6 +112,9 @@ func IsleDBOpener(o IsleDBOptions) (op Opener, cleanup func(), err error) {
 			return nil, err
 		}
 		e, err := openIsle(ctx, store, o, filepath.Join(o.Dir, "cache", name))
+		if e != nil {
+			e.name = name
+		}
 		if err != nil {
 			_ = store.Close()
 			return nil, err
@@ -99,7 +131,9 @@ type isleEngine struct {
 	db       *isledb.DB
 	w        *isledb.Writer
 	r        *isledb.Reader
+	c        *isledb.Compactor // nil with NoCompactor
 	opts     IsleDBOptions
+	name     string
 	cacheDir string
 	cacheGen int
 }
@@ -123,12 +157,31 @@ func openIsle(ctx context.Context, store *blobstore.Store, o IsleDBOptions, cach
 		_ = e.db.Close()
 		return nil, err
 	}
+	if !o.NoCompactor {
+		if e.c, err = e.db.OpenCompactor(ctx, o.Compactor); err != nil {
+			_ = e.w.Close()
+			_ = e.db.Close()
+			return nil, err
+		}
+		e.c.Start()
+	}
 	if err := e.openReader(); err != nil {
+		_ = e.closeCompactor()
 		_ = e.w.Close()
 		_ = e.db.Close()
 		return nil, err
 	}
 	return e, nil
+}
+
+// Compactor returns the instance's compactor (nil with NoCompactor).
+func (e *isleEngine) Compactor() *isledb.Compactor { return e.c }
+
+func (e *isleEngine) closeCompactor() error {
+	if e.c == nil {
+		return nil
+	}
+	return e.c.Close()
 }
 
 func (e *isleEngine) openReader() error {
@@ -192,20 +245,21 @@ func (e *isleEngine) Get(key []byte) (bool, error) {
 	return ok, err
 }
 
+// Scan iterates with a Reader iterator, as the peers' adapters do with theirs: no pair is
+// copied but the n-th key (ScanTally).
 func (e *isleEngine) Scan(start []byte, n int) (int, int, []byte, error) {
-	kvs, err := e.r.ScanLimit(e.ctx, start, nil, n)
+	it, err := e.r.NewIterator(e.ctx, isledb.IteratorOptions{MinKey: start})
 	if err != nil {
 		return 0, 0, nil, err
 	}
-	b := 0
-	for _, kv := range kvs {
-		b += len(kv.Key) + len(kv.Value)
+	var t ScanTally
+	for t.Count < n && it.Next() {
+		t.Add(it.Key(), it.Value())
+		if t.Count == n {
+			t.Last(it.Key())
+		}
 	}
-	var last []byte
-	if len(kvs) > 0 {
-		last = kvs[len(kvs)-1].Key
-	}
-	return len(kvs), b, last, nil
+	return t.Count, t.Bytes, t.LastKey, it.Close()
 }
 
 func (e *isleEngine) Sync() error {
@@ -236,7 +290,22 @@ func (e *isleEngine) DropCaches() error {
 func (e *isleEngine) StoreStats() blobstore.Stats { return e.store.Stats() }
 
 func (e *isleEngine) Close() error {
-	return errors.Join(e.r.Close(), e.w.Close(), e.db.Close(), e.store.Close())
+	if e.opts.OnClose != nil {
+		e.opts.OnClose(e.summary())
+	}
+	return errors.Join(e.closeCompactor(), e.r.Close(), e.w.Close(), e.db.Close(), e.store.Close())
+}
+
+// summary reads the newest manifest (a Refresh, ignored if it fails) and the compactor's
+// counters.
+func (e *isleEngine) summary() IsleDBSummary {
+	_ = e.r.Refresh(e.ctx)
+	m := e.r.ManifestUnsafe()
+	s := IsleDBSummary{Name: e.name, L0SSTs: len(m.L0SSTs), SortedRuns: len(m.SortedRuns), Compacted: e.c != nil}
+	if e.c != nil {
+		s.Compactor = e.c.Stats()
+	}
+	return s
 }
 
 // TailLatency implements Tailer with a TailingReader on the same store that polls every

@@ -101,15 +101,18 @@ func (e *kvEngine) Get(k []byte) (bool, error) {
 	return false, err
 }
 func (e *kvEngine) Scan(start []byte, n int) (int, int, []byte, error) {
-	c, b := 0, 0
-	var last []byte
+	if n <= 0 {
+		return 0, 0, nil, nil
+	}
+	var t benchkit.ScanTally
 	err := e.s.ScanRange(start, nil, func(k []byte, v kv.Value) bool {
-		c++
-		b += len(k) + len(v.Bytes)
-		last = append(last[:0], k...)
-		return c < n
+		t.Add(k, v.Bytes)
+		if t.Count == n {
+			t.Last(k)
+		}
+		return t.Count < n
 	})
-	return c, b, last, err
+	return t.Count, t.Bytes, t.LastKey, err
 }
 
 // Sync flushes the memtable to an SST (like Pebble's Flush): writes are then durable in

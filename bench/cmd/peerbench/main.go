@@ -14,7 +14,10 @@
 // bucket, Pebble flushes its memtable to an L0 table, Badger and goleveldb fsync their
 // logs; kv runs with WALSyncNone and flushes its memtable. With -sync every write is
 // synced before it returns instead (Pebble Sync, Badger SyncWrites, goleveldb Sync, kv
-// WALSyncPerBatch, IsleDB with a WAL in strict mode). readrandom-cold closes and reopens
+// WALSyncPerBatch, IsleDB with a WAL in strict mode). Every engine compacts in the
+// background: IsleDB runs a Compactor with each instance (-no-compactor: none). Every
+// engine's scan iterates and touches each pair, copying only the key where the next scan
+// resumes (benchkit.ScanTally). readrandom-cold closes and reopens
 // the engine (IsleDB: a new reader with empty caches); the OS page cache stays warm for
 // every engine, so it measures an empty process cache, not a cold disk.
 //
@@ -94,6 +97,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	syncWrites := fs.Bool("sync", false, "durable writes: every write synced before it returns (Pebble Sync, Badger SyncWrites, goleveldb Sync, kv WALSyncPerBatch, IsleDB a WAL in strict mode)")
 	kvPreset := fs.String("kv-preset", "default", `kv options: "default", "high" (HighPerformanceOptions) or "low" (LowMemoryOptions, its own memtable and cache sizes)`)
 	base := fs.String("base", "isledb", "the engine the ratios compare to its peers")
+	compactEvery := fs.Duration("compactor-interval", 0, "IsleDB compactor's CheckInterval (default: IsleDB's, 5s)")
+	noCompactor := fs.Bool("no-compactor", false, "run IsleDB without its background compactor (by default one runs with each instance, as every peer compacts in the background)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -136,9 +141,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	po := peerOptions{memtable: *memtable, cache: *cache, sync: *syncWrites, kvPreset: *kvPreset}
 	fmt.Fprintf(stdout, "peerbench: %d keys of %d B, values of %d B, concurrency %d, memtable %d MiB, block cache %d MiB, %d CPUs, load %s\n\n",
 		cfg.Keys, cfg.KeySize, cfg.ValueSize, cfg.Concurrency, *memtable>>20, *cache>>20, runtime.NumCPU(), benchkit.ThisMachine().LoadAvg)
+	fmt.Fprintf(stdout, "compaction: %s\n\n", compactionNote(*noCompactor, *compactEvery))
 	ctx := context.Background()
 	var all []benchkit.Result
-	var noTxn []string // engines asked to run a transaction workload they cannot
+	var noTxn []string     // engines asked to run a transaction workload they cannot
+	var summaries []string // IsleDB's instances as they closed: L0 SSTs, runs, compactions
 	for _, name := range strings.Split(*engines, ",") {
 		name = strings.TrimSpace(name)
 		edir := filepath.Join(root, name)
@@ -154,7 +161,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 			ro := isledb.DefaultReaderOpenOptions()
 			ro.BlockCacheSize = *cache
 			var err error
-			if op, cleanup, err = benchkit.IsleDBOpener(benchkit.IsleDBOptions{Backend: "file", Dir: edir, Writer: wo, Reader: ro}); err != nil {
+			if op, cleanup, err = benchkit.IsleDBOpener(benchkit.IsleDBOptions{Backend: "file", Dir: edir, Writer: wo, Reader: ro, NoCompactor: *noCompactor, Compactor: isledb.CompactorOptions{CheckInterval: *compactEvery},
+				OnClose: func(s benchkit.IsleDBSummary) { summaries = append(summaries, s.String()) }}); err != nil {
 				return err
 			}
 		case peers[name] != nil:
@@ -187,6 +195,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "skipped for %s: no optimistic transactions\n", strings.Join(noTxn, ", "))
 		}
 	}
+	for _, line := range summaries {
+		fmt.Fprintln(stdout, line)
+	}
 	if hwm := peakRSS(); hwm != "" {
 		fmt.Fprintf(stdout, "\npeak RSS of the process (VmHWM, every engine run so far): %s; load %s\n", hwm, benchkit.ThisMachine().LoadAvg)
 	}
@@ -202,8 +213,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if *mdPath != "" {
 		errs = append(errs, writeFile(*mdPath, func(w io.Writer) error {
+			fmt.Fprintf(w, "Compaction: %s.\n\n", compactionNote(*noCompactor, *compactEvery))
 			if err := benchkit.WriteMarkdown(w, all); err != nil {
 				return err
+			}
+			if len(summaries) > 0 {
+				fmt.Fprintf(w, "\n%s.\n", strings.Join(summaries, ".\n"))
 			}
 			fmt.Fprintln(w, "\nRatios isledb/peer (ops/s above 1: IsleDB faster; p99 above 1: IsleDB's tail slower):")
 			fmt.Fprintln(w)
@@ -222,6 +237,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 		errs = append(errs, writeFile(*svgPath, func(w io.Writer) error { return benchkit.WriteSVG(w, title, all) }))
 	}
 	return errors.Join(errs...)
+}
+
+// compactionNote says which engines compact in the background during the run.
+func compactionNote(noCompactor bool, every time.Duration) string {
+	if every <= 0 {
+		every = isledb.DefaultCompactorInterval
+	}
+	isle := fmt.Sprintf("isledb runs its Compactor (L0 threshold %d, a cycle every %v)", isledb.DefaultL0CompactionThreshold, every)
+	if noCompactor {
+		isle = "isledb runs none (-no-compactor)"
+	}
+	return isle + "; pebble, badger, goleveldb and kv compact in the background (their defaults)"
 }
 
 // wantsTxn reports whether workloads name a transaction workload.

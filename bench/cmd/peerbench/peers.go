@@ -93,14 +93,14 @@ func (e *pebbleEngine) Scan(start []byte, n int) (int, int, []byte, error) {
 	if err != nil {
 		return 0, 0, nil, err
 	}
-	c, b := 0, 0
-	var last []byte
-	for ok := it.First(); ok && c < n; ok = it.Next() {
-		c++
-		b += len(it.Key()) + len(it.Value())
-		last = append(last[:0], it.Key()...)
+	var t benchkit.ScanTally
+	for ok := it.First(); ok && t.Count < n; ok = it.Next() {
+		t.Add(it.Key(), it.Value())
+		if t.Count == n {
+			t.Last(it.Key())
+		}
 	}
-	return c, b, last, it.Close()
+	return t.Count, t.Bytes, t.LastKey, it.Close()
 }
 func (e *pebbleEngine) Sync() error       { return e.db.Flush() }
 func (e *pebbleEngine) DropCaches() error { return e.reopen() }
@@ -175,25 +175,24 @@ func (e *badgerEngine) Get(k []byte) (bool, error) {
 	return found, err
 }
 func (e *badgerEngine) Scan(start []byte, n int) (int, int, []byte, error) {
-	c, b := 0, 0
-	var last []byte
+	var t benchkit.ScanTally
 	err := e.db.View(func(txn *badger.Txn) error {
 		o := badger.DefaultIteratorOptions
 		o.PrefetchSize = min(n, 100)
 		it := txn.NewIterator(o)
 		defer it.Close()
-		for it.Seek(start); it.Valid() && c < n; it.Next() {
+		for it.Seek(start); it.Valid() && t.Count < n; it.Next() {
 			item := it.Item()
-			if err := item.Value(func(v []byte) error { b += len(v); return nil }); err != nil {
+			if err := item.Value(func(v []byte) error { t.Add(item.Key(), v); return nil }); err != nil {
 				return err
 			}
-			c++
-			b += len(item.Key())
-			last = item.KeyCopy(last[:0])
+			if t.Count == n {
+				t.Last(item.Key())
+			}
 		}
 		return nil
 	})
-	return c, b, last, err
+	return t.Count, t.Bytes, t.LastKey, err
 }
 func (e *badgerEngine) Sync() error       { return e.db.Sync() }
 func (e *badgerEngine) DropCaches() error { return e.reopen() }
@@ -236,17 +235,17 @@ func (e *leveldbEngine) Get(k []byte) (bool, error) {
 func (e *leveldbEngine) Scan(start []byte, n int) (int, int, []byte, error) {
 	it := e.db.NewIterator(&lutil.Range{Start: start}, nil)
 	defer it.Release()
-	c, b := 0, 0
-	var last []byte
-	for it.Next() && c < n {
+	var t benchkit.ScanTally
+	for t.Count < n && it.Next() {
 		if bytes.Equal(it.Key(), syncKey) {
 			continue
 		}
-		c++
-		b += len(it.Key()) + len(it.Value())
-		last = append(last[:0], it.Key()...)
+		t.Add(it.Key(), it.Value())
+		if t.Count == n {
+			t.Last(it.Key())
+		}
 	}
-	return c, b, last, it.Error()
+	return t.Count, t.Bytes, t.LastKey, it.Error()
 }
 func (e *leveldbEngine) Sync() error {
 	return e.db.Put(syncKey, nil, &lopt.WriteOptions{Sync: true})
