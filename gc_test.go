@@ -30,7 +30,7 @@ import (
 var gcSeeds = flag.Int("gc.seeds", 16, "seeds of TestGCSafety on the memory store (a quarter on file, an eighth on S3)")
 
 // TestGCCorruptMarks: a pass sets damaged marks aside and goes on, and leaves marks of a
-// newer version alone (the codec's side: internal/gc TestCorruptMarks).
+// newer version alone (the codec's side: internal/gc TestGCCorruptMarksDecode).
 func TestGCCorruptMarks(t *testing.T) {
 	good := gc.EncodeMarks(gc.Marks{"x": {Epoch: 1, Size: 5}})
 	// A GC pass sets damaged marks aside and starts afresh (TestGCDamagedMarks has the

@@ -14,7 +14,7 @@ import (
 	"github.com/isledb/isledb/internal/base"
 )
 
-func TestMarksRoundTrip(t *testing.T) {
+func TestGCMarksRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 200 {
 		marks := Marks{}
@@ -80,7 +80,7 @@ func checkpointsEqual(a, b Checkpoint) bool {
 	return a.LastBlobGC == b.LastBlobGC && a.LogSeq == b.LogSeq && a.BlobsDeleted == b.BlobsDeleted && maps.Equal(a.Blobs, b.Blobs)
 }
 
-func FuzzDecodeMarks(f *testing.F) {
+func FuzzDecodeGCMarks(f *testing.F) {
 	f.Add(EncodeMarks(Marks{"x": {Epoch: 1, Size: 5}, "y": {RemovedAt: 9, Flags: MarkOrphan}}))
 	f.Add(EncodeMarks(Marks{}))
 	f.Add([]byte("IGCM\x01"))
@@ -99,7 +99,7 @@ func FuzzDecodeMarks(f *testing.F) {
 	})
 }
 
-func FuzzDecodeCheckpoint(f *testing.F) {
+func FuzzDecodeGCCheckpoint(f *testing.F) {
 	f.Add(EncodeCheckpoint(Checkpoint{LastBlobGC: 5, LogSeq: 6, BlobsDeleted: 7}))
 	f.Add(EncodeCheckpoint(Checkpoint{LastBlobGC: 5, Blobs: map[[32]byte]BlobEntry{{1}: {State: BlobCandidate, Size: 3}, {2}: {State: BlobDoomed, MarkedAt: 9}}}))
 	v1, _ := hex.DecodeString("49474343018080a8b1e39fe7cb172a0745476927")
@@ -119,7 +119,7 @@ func FuzzDecodeCheckpoint(f *testing.F) {
 	})
 }
 
-func TestCorruptMarks(t *testing.T) {
+func TestGCCorruptMarksDecode(t *testing.T) {
 	good := EncodeMarks(Marks{"x": {Epoch: 1, Size: 5}})
 	for i := range good {
 		bad := bytes.Clone(good)
@@ -130,10 +130,10 @@ func TestCorruptMarks(t *testing.T) {
 	}
 }
 
-// TestCorruptMarks (continued): marks of a version this release does not read, with a
+// TestGCCorruptMarksDecode (continued): marks of a version this release does not read, with a
 // sound checksum, decode to ErrStateVersion (a newer release's; left alone by a pass, see
 // the root's TestGCCorruptMarks), not to plain damage.
-func TestMarksNewerVersion(t *testing.T) {
+func TestGCMarksNewerVersion(t *testing.T) {
 	newer := bytes.Clone(EncodeMarks(Marks{"x": {Epoch: 1, Size: 5}}))
 	newer = newer[:len(newer)-4]
 	newer[len(MarksMagic)] = MarksVersion + 1
