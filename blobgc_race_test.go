@@ -12,6 +12,7 @@ import (
 	"github.com/isledb/isledb/blobstore"
 	"github.com/isledb/isledb/config"
 	"github.com/isledb/isledb/internal/blobref"
+	"github.com/isledb/isledb/internal/gc"
 	"github.com/isledb/isledb/internal/testutil"
 	"github.com/isledb/isledb/manifest"
 )
@@ -90,7 +91,7 @@ func TestBlobGCReuseRace(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := testutil.NewFakeClock(time.Now())
-	c.gc.clock = clock.Now
+	c.gc.SetClock(clock.Now)
 
 	// Run GC passes, each 2×MinAge after the last, until one sends the blob's delete.
 	gcDone := make(chan error, 1)
@@ -168,7 +169,7 @@ func TestBlobGCWriterClaimsCandidate(t *testing.T) {
 	ctx := context.Background()
 	value := bytes.Repeat([]byte("a candidate reused "), 10)
 	blobID := blobref.Of(value).ID()
-	hash, _ := blobIDHash(blobID)
+	hash, _ := gc.BlobIDHash(blobID)
 	var mu sync.Mutex
 	blobPuts := 0
 	hb := &testutil.HookBackend{Backend: blobstore.NewMemory("").Backend()}
@@ -197,14 +198,14 @@ func TestBlobGCWriterClaimsCandidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := testutil.NewFakeClock(time.Now())
-	c.gc.clock = clock.Now
-	state := func() (blobEntry, bool) {
+	c.gc.SetClock(clock.Now)
+	state := func() (gc.BlobEntry, bool) {
 		t.Helper()
-		ckp, err := c.gc.checkpoint(ctx)
+		ckp, err := c.gc.Checkpoint(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		e, ok := ckp.blobs[hash]
+		e, ok := ckp.Blobs[hash]
 		return e, ok
 	}
 	runGC := func() {
@@ -215,11 +216,11 @@ func TestBlobGCWriterClaimsCandidate(t *testing.T) {
 		}
 	}
 	runGC()
-	if e, ok := state(); !ok || e.state != blobCandidate || e.markedAt != 0 {
+	if e, ok := state(); !ok || e.State != gc.BlobCandidate || e.MarkedAt != 0 {
 		t.Fatalf("after one pass: %+v, %v; want an unstamped candidate", e, ok)
 	}
 	runGC()
-	if e, ok := state(); !ok || e.state != blobCandidate || e.markedAt == 0 {
+	if e, ok := state(); !ok || e.State != gc.BlobCandidate || e.MarkedAt == 0 {
 		t.Fatalf("after two passes: %+v, %v; want a stamped candidate", e, ok)
 	}
 
@@ -352,7 +353,7 @@ func TestBlobGCLostDeleteReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := testutil.NewFakeClock(time.Now())
-	c.gc.clock = clock.Now
+	c.gc.SetClock(clock.Now)
 	gcDone := make(chan error, 1)
 	reached := false
 	for range 4 {
@@ -507,7 +508,7 @@ func TestBlobGCLostDeleteReplyBeforeLook(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := testutil.NewFakeClock(time.Now())
-	c.gc.clock = clock.Now
+	c.gc.SetClock(clock.Now)
 
 	// The writer looks at the GC state (nothing there yet), then is held at its blob put.
 	mu.Lock()
@@ -609,7 +610,7 @@ func TestBlobGCStalledFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := testutil.NewFakeClock(time.Now())
-	c.gc.clock = clock.Now
+	c.gc.SetClock(clock.Now)
 
 	if err := w.Put([]byte("k"), value); err != nil {
 		t.Fatal(err)

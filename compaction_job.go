@@ -60,7 +60,7 @@ func (c *Compactor) execute(ctx context.Context, m *manifest.Manifest, plan *com
 		}
 		return nil, res, err
 	}
-	if err := c.gc.addIntents(ctx, plan.SSTs()); err != nil {
+	if err := c.gc.AddIntents(ctx, plan.SSTs()); err != nil {
 		c.discard(ctx, res.Attempted)
 		return nil, res, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/isledb/isledb/blobstore"
 	"github.com/isledb/isledb/internal/base"
 	"github.com/isledb/isledb/internal/compaction"
+	"github.com/isledb/isledb/internal/gc"
 	"github.com/isledb/isledb/manifest"
 )
 
@@ -96,7 +97,7 @@ type compactorCore struct {
 	store  *blobstore.Store
 	ms     *manifest.Store
 	fence  *manifest.FenceToken
-	gc     *collector
+	gc     *gc.Collector
 	logger *slog.Logger
 	fenced atomic.Bool
 	loop   bgLoop
@@ -114,8 +115,8 @@ func (c *compactorCore) setMLocked(m *manifest.Manifest) {
 }
 
 // openCore claims the compactor fence and replays the manifest.
-func (db *DB) openCore(ctx context.Context, owner string, marks manifest.GCMarkStorage, gco gcOptions, logger *slog.Logger) (*compactorCore, error) {
-	if gco.blob.Enabled && marks != nil && !sameMarkStorage(marks, db.gcmarks) {
+func (db *DB) openCore(ctx context.Context, owner string, marks manifest.GCMarkStorage, gco gc.Options, logger *slog.Logger) (*compactorCore, error) {
+	if gco.Blob.Enabled && marks != nil && !sameMarkStorage(marks, db.gcmarks) {
 		// Writers keep their blobs from blob GC through the DB's storage: a compactor on
 		// another one would collect blobs without them.
 		return nil, fmt.Errorf("%w: with BlobGC enabled, GCMarkStorage must be the DB's (DBOptions.GCMarkStorage), which writers use", ErrInvalidOptions)
@@ -134,14 +135,10 @@ func (db *DB) openCore(ctx context.Context, owner string, marks manifest.GCMarkS
 	}
 	c := &compactorCore{db: db, store: db.store, ms: ms, fence: fence, logger: logger}
 	c.setMLocked(m)
-	clock := gco.clock
-	if clock == nil {
-		clock = time.Now
-	}
-	c.gc = &collector{
-		store: db.store, marks: marks, opts: gco, epoch: fence.Epoch, latest: c.refreshLocked,
-		clock: clock, logger: logger, refs: map[string][][32]byte{},
-	}
+	c.gc = gc.New(gc.Config{
+		Options: gco, Store: db.store, Marks: marks, Epoch: fence.Epoch, Latest: c.refreshLocked,
+		Logger: logger,
+	})
 	return c, nil
 }
 
@@ -213,7 +210,7 @@ func (c *compactorCore) runGC(ctx context.Context) (GCStats, error) {
 	if err := c.checkUsableLocked(); err != nil {
 		return GCStats{}, err
 	}
-	return c.gc.pass(ctx)
+	return runGCPass(ctx, c.gc)
 }
 
 // start starts the background loop running cycle every interval, unless the compactor is
@@ -312,7 +309,7 @@ func (db *DB) OpenCompactor(ctx context.Context, opts CompactorOptions) (*Compac
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	gco := gcOptions{grace: opts.GCGracePeriod, interval: opts.GCInterval, blob: opts.BlobGC, clock: opts.clock}
+	gco := gc.Options{Grace: opts.GCGracePeriod, Interval: opts.GCInterval, Blob: opts.BlobGC, Clock: opts.clock}
 	core, err := db.openCore(ctx, opts.OwnerID, opts.GCMarkStorage, gco, opts.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("isledb: open compactor: %w", err)
@@ -380,7 +377,7 @@ func (c *Compactor) RunCompaction(ctx context.Context) error {
 	return c.cycle(ctx, maxJobsPerCycle, c.pick, func(compacted bool) bool {
 		// Output buffers are kept while compactions come regularly.
 		c.merge.Buffers.ReleaseIdle(max(2*c.opts.CheckInterval, bufferIdle))
-		return compacted || c.gc.due()
+		return compacted || c.gc.Due()
 	})
 }
 
@@ -409,7 +406,7 @@ func (c *Compactor) cycle(ctx context.Context, maxJobs int, pick func(*manifest.
 		compacted = true
 	}
 	if runGC(compacted) {
-		if _, err := c.gc.pass(ctx); err != nil {
+		if _, err := c.gc.Pass(ctx); err != nil {
 			return err
 		}
 	}
@@ -429,7 +426,7 @@ func (c *Compactor) Stats() CompactorStats {
 	c.statsMu.Lock()
 	s := c.stats
 	c.statsMu.Unlock()
-	s.GC = c.gc.stats()
+	s.GC = GCStats(c.gc.Stats())
 	return s
 }
 

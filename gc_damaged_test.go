@@ -16,6 +16,7 @@ import (
 	"github.com/isledb/isledb/config"
 	"github.com/isledb/isledb/internal/base"
 	"github.com/isledb/isledb/internal/blobref"
+	"github.com/isledb/isledb/internal/gc"
 	"github.com/isledb/isledb/internal/testutil"
 	"github.com/isledb/isledb/manifest"
 )
@@ -157,7 +158,7 @@ func TestGCDamagedMarks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := decodeGCMarks(data); err != nil {
+		if _, err := gc.DecodeMarks(data); err != nil {
 			t.Fatalf("gc/marks after the repair: %v", err)
 		}
 
@@ -261,7 +262,7 @@ func TestGCDamagedCheckpointFlush(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		ckp := encodeGCCheckpoint(gcCheckpoint{lastBlobGC: 5, blobsDeleted: 3, blobs: map[[32]byte]blobEntry{{7}: {state: blobCandidate, size: 1}}})
+		ckp := gc.EncodeCheckpoint(gc.Checkpoint{LastBlobGC: 5, BlobsDeleted: 3, Blobs: map[[32]byte]gc.BlobEntry{{7}: {State: gc.BlobCandidate, Size: 1}}})
 		if _, err := store.Write(ctx, manifest.GCCheckpointKey, ckp); err != nil {
 			t.Fatal(err)
 		}
@@ -289,7 +290,7 @@ func TestGCDamagedCheckpointFlush(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c, err := decodeGCCheckpoint(data); err != nil || len(c.blobs) != 0 || c.blobsDeleted>>63 != 1 || c.lastBlobGC != 0 {
+		if c, err := gc.DecodeCheckpoint(data); err != nil || len(c.Blobs) != 0 || c.BlobsDeleted>>63 != 1 || c.LastBlobGC != 0 {
 			t.Fatalf("checkpoint after the repair: %+v, %v", c, err)
 		}
 		// A second flush finds a sound checkpoint: no new copy.
@@ -347,11 +348,11 @@ func TestGCDamagedCheckpointWaitingWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	h, _ := blobIDHash(ref.ID())
+	h, _ := gc.BlobIDHash(ref.ID())
 	if _, err := store.Write(ctx, store.BlobPath(ref.ID()), value); err != nil {
 		t.Fatal(err)
 	}
-	doomed := encodeGCCheckpoint(gcCheckpoint{blobsDeleted: 1, blobs: map[[32]byte]blobEntry{h: {state: blobDoomed, markedAt: 1, size: int64(len(value))}}})
+	doomed := gc.EncodeCheckpoint(gc.Checkpoint{BlobsDeleted: 1, Blobs: map[[32]byte]gc.BlobEntry{h: {State: gc.BlobDoomed, MarkedAt: 1, Size: int64(len(value))}}})
 	if _, err := store.Write(ctx, manifest.GCCheckpointKey, doomed); err != nil {
 		t.Fatal(err)
 	}

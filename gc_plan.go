@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/isledb/isledb/internal/base"
+	"github.com/isledb/isledb/internal/gc"
 )
 
 // GCPlan is what a garbage collection pass would do with the SST objects if it ran now:
@@ -73,10 +74,10 @@ func (db *DB) PlanGC(ctx context.Context, grace time.Duration) (*GCPlan, error) 
 	if err != nil {
 		return nil, fmt.Errorf("isledb: plan gc: load marks: %w", err)
 	}
-	marks := gcMarks{}
+	marks := gc.Marks{}
 	if exists {
-		if marks, err = decodeGCMarks(data); err != nil {
-			marks, plan.MarksDamaged = gcMarks{}, true
+		if marks, err = gc.DecodeMarks(data); err != nil {
+			marks, plan.MarksDamaged = gc.Marks{}, true
 		}
 	}
 	m, err := db.newManifestStore().Replay(ctx)
@@ -110,11 +111,11 @@ func (db *DB) PlanGC(ctx context.Context, grace time.Duration) (*GCPlan, error) 
 		s := GCPlanSST{ID: id, Size: o.Size, ModTime: o.ModTime}
 		mk, marked := marks[id]
 		switch {
-		case marked && mk.flags&markOrphan != 0 && flushInFlight(id, m), !marked && flushInFlight(id, m):
+		case marked && mk.Flags&gc.MarkOrphan != 0 && gc.FlushInFlight(id, m), !marked && gc.FlushInFlight(id, m):
 			s.InFlight = true
-		case marked && mk.removedAt != 0:
-			s.MarkedAt = time.Unix(0, mk.removedAt)
-			s.Orphan = mk.flags&markOrphan != 0
+		case marked && mk.RemovedAt != 0:
+			s.MarkedAt = time.Unix(0, mk.RemovedAt)
+			s.Orphan = mk.Flags&gc.MarkOrphan != 0
 			s.DeletableAt = later(s.MarkedAt, o.ModTime).Add(grace)
 			s.Deletable = !s.DeletableAt.After(now)
 		default: // an intent, or not marked yet: the next pass stamps it now

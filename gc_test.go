@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,126 +22,17 @@ import (
 	"github.com/isledb/isledb/config"
 	"github.com/isledb/isledb/internal/base"
 	"github.com/isledb/isledb/internal/blobref"
+	"github.com/isledb/isledb/internal/gc"
 	"github.com/isledb/isledb/internal/testutil"
 	"github.com/isledb/isledb/manifest"
 )
 
 var gcSeeds = flag.Int("gc.seeds", 16, "seeds of TestGCSafety on the memory store (a quarter on file, an eighth on S3)")
 
-func TestGCMarksRoundTrip(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	for range 200 {
-		marks := gcMarks{}
-		for range rng.IntN(20) {
-			id := fmt.Sprintf("%020d-%020d-%08x", rng.Uint64N(100), rng.Uint64(), rng.Uint32())
-			marks[id] = gcMark{removedAt: rng.Int64N(1 << 62), epoch: rng.Uint64(), flags: uint8(rng.IntN(8)), size: rng.Int64N(1 << 40)}
-		}
-		got, err := decodeGCMarks(encodeGCMarks(marks))
-		if err != nil || !maps.Equal(got, marks) {
-			t.Fatalf("round trip of %v = %v, %v", marks, got, err)
-		}
-		c := gcCheckpoint{lastBlobGC: rng.Int64(), logSeq: rng.Uint64(), blobsDeleted: rng.Uint64(), blobs: map[[32]byte]blobEntry{}}
-		for range rng.IntN(20) {
-			var h [32]byte
-			for i := range h {
-				h[i] = byte(rng.IntN(256))
-			}
-			c.blobs[h] = blobEntry{state: uint8(1 + rng.IntN(2)), markedAt: rng.Int64N(1 << 62), size: rng.Int64N(1 << 40)}
-		}
-		if got, err := decodeGCCheckpoint(encodeGCCheckpoint(c)); err != nil || !checkpointsEqual(got, c) {
-			t.Fatalf("checkpoint round trip of %v = %v, %v", c, got, err)
-		}
-	}
-}
-
-// TestGCFormatGolden pins the bytes of both GC objects: a change here is a format change.
-func TestGCFormatGolden(t *testing.T) {
-	marks := gcMarks{
-		"a": {removedAt: 0, epoch: 3, flags: markRefsKnown | markBlobRefs, size: 4096},
-		"b": {removedAt: 1_700_000_000_000_000_000, flags: markOrphan, size: 10},
-	}
-	const wantMarks = "4947434d01020161000303802001628080d0e2c6bfce972f00040aedaae242"
-	if got := hex.EncodeToString(encodeGCMarks(marks)); got != wantMarks {
-		t.Errorf("marks encode to %s, want %s", got, wantMarks)
-	}
-	// Version 1 of the checkpoint is no longer written, and still read.
-	const ckpV1 = "49474343018080a8b1e39fe7cb172a0745476927"
-	v1, _ := hex.DecodeString(ckpV1)
-	if got, err := decodeGCCheckpoint(v1); err != nil || !checkpointsEqual(got, gcCheckpoint{lastBlobGC: 850_000_000_000_000_000, logSeq: 42, blobsDeleted: 7}) {
-		t.Errorf("checkpoint v1 %s decodes to %+v, %v", ckpV1, got, err)
-	}
-	// Version 2: one candidate not yet stamped, one stamped, one doomed.
-	ckp := gcCheckpoint{lastBlobGC: 850_000_000_000_000_000, logSeq: 42, blobsDeleted: 7, blobs: map[[32]byte]blobEntry{
-		{0x01}:       {state: blobCandidate, size: 300},
-		{0x02, 0xff}: {state: blobCandidate, markedAt: 1_700_000_000_000_000_000, size: 1 << 20},
-		{0xab}:       {state: blobDoomed, markedAt: 5, size: 1},
-	}}
-	const wantCkp = "49474343028080a8b1e39fe7cb172a0703" +
-		"0100000000000000000000000000000000000000000000000000000000000000" + "0100ac02" +
-		"02ff000000000000000000000000000000000000000000000000000000000000" + "018080d0e2c6bfce972f808040" +
-		"ab00000000000000000000000000000000000000000000000000000000000000" + "020a01" +
-		"1acbc79c"
-	if got := hex.EncodeToString(encodeGCCheckpoint(ckp)); got != wantCkp {
-		t.Errorf("checkpoint encodes to %s, want %s", got, wantCkp)
-	}
-	v2, _ := hex.DecodeString(wantCkp)
-	if got, err := decodeGCCheckpoint(v2); err != nil || !checkpointsEqual(got, ckp) {
-		t.Errorf("checkpoint v2 decodes to %+v, %v", got, err)
-	}
-}
-
-func checkpointsEqual(a, b gcCheckpoint) bool {
-	return a.lastBlobGC == b.lastBlobGC && a.logSeq == b.logSeq && a.blobsDeleted == b.blobsDeleted && maps.Equal(a.blobs, b.blobs)
-}
-
-func FuzzDecodeGCMarks(f *testing.F) {
-	f.Add(encodeGCMarks(gcMarks{"x": {epoch: 1, size: 5}, "y": {removedAt: 9, flags: markOrphan}}))
-	f.Add(encodeGCMarks(gcMarks{}))
-	f.Add([]byte("IGCM\x01"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		marks, err := decodeGCMarks(data)
-		if err != nil {
-			if !errors.Is(err, base.ErrCorruption) {
-				t.Fatalf("error %v is not corruption", err)
-			}
-			return
-		}
-		again, err := decodeGCMarks(encodeGCMarks(marks))
-		if err != nil || !maps.Equal(again, marks) {
-			t.Fatalf("re-encoding %v gives %v, %v", marks, again, err)
-		}
-	})
-}
-
-func FuzzDecodeGCCheckpoint(f *testing.F) {
-	f.Add(encodeGCCheckpoint(gcCheckpoint{lastBlobGC: 5, logSeq: 6, blobsDeleted: 7}))
-	f.Add(encodeGCCheckpoint(gcCheckpoint{lastBlobGC: 5, blobs: map[[32]byte]blobEntry{{1}: {state: blobCandidate, size: 3}, {2}: {state: blobDoomed, markedAt: 9}}}))
-	v1, _ := hex.DecodeString("49474343018080a8b1e39fe7cb172a0745476927")
-	f.Add(v1)
-	f.Add([]byte("IGCC"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := decodeGCCheckpoint(data)
-		if err != nil {
-			if !errors.Is(err, base.ErrCorruption) {
-				t.Fatalf("error %v is not corruption", err)
-			}
-			return
-		}
-		if again, err := decodeGCCheckpoint(encodeGCCheckpoint(c)); err != nil || !checkpointsEqual(again, c) {
-			t.Fatalf("re-encoding %v gives %v, %v", c, again, err)
-		}
-	})
-}
-
+// TestGCCorruptMarks: a pass sets damaged marks aside and goes on, and leaves marks of a
+// newer version alone (the codec's side: internal/gc TestGCCorruptMarksDecode).
 func TestGCCorruptMarks(t *testing.T) {
-	good := encodeGCMarks(gcMarks{"x": {epoch: 1, size: 5}})
-	for i := range good {
-		bad := bytes.Clone(good)
-		bad[i] ^= 0x40
-		if _, err := decodeGCMarks(bad); !errors.Is(err, base.ErrCorruption) {
-			t.Fatalf("flipping byte %d: %v", i, err)
-		}
-	}
+	good := gc.EncodeMarks(gc.Marks{"x": {Epoch: 1, Size: 5}})
 	// A GC pass sets damaged marks aside and starts afresh (TestGCDamagedMarks has the
 	// details)...
 	ctx := context.Background()
@@ -162,12 +52,12 @@ func TestGCCorruptMarks(t *testing.T) {
 	// ... but marks of a version it does not read, with a sound checksum, are a newer
 	// release's: it leaves them alone, and deletes nothing.
 	newer := bytes.Clone(good[:len(good)-4])
-	newer[len(gcMarksMagic)] = gcMarksVersion + 1
-	newer = binary.LittleEndian.AppendUint32(newer, crc32.Checksum(newer, crcTable))
+	newer[len(gc.MarksMagic)] = gc.MarksVersion + 1
+	newer = binary.LittleEndian.AppendUint32(newer, crc32.Checksum(newer, crc32.MakeTable(crc32.Castagnoli)))
 	if _, err := store.Write(ctx, manifest.GCMarksKey, newer); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.RunGC(ctx); !errors.Is(err, ErrCorruption) || !errors.Is(err, errGCStateVersion) {
+	if _, err := c.RunGC(ctx); !errors.Is(err, ErrCorruption) || !errors.Is(err, gc.ErrStateVersion) {
 		t.Fatalf("RunGC on marks of a newer version = %v", err)
 	}
 	if data, _, err := store.Read(ctx, manifest.GCMarksKey); err != nil || !bytes.Equal(data, newer) {
@@ -788,8 +678,8 @@ func TestBlobGC(t *testing.T) {
 		if err != nil || !ok {
 			t.Fatalf("no checkpoint: %v", err)
 		}
-		ckp, err := decodeGCCheckpoint(data)
-		if err != nil || ckp.lastBlobGC == 0 || ckp.blobsDeleted != uint64(st.BlobsDeleted) {
+		ckp, err := gc.DecodeCheckpoint(data)
+		if err != nil || ckp.LastBlobGC == 0 || ckp.BlobsDeleted != uint64(st.BlobsDeleted) {
 			t.Fatalf("checkpoint %+v, %v (stats %v)", ckp, err, st)
 		}
 	})
@@ -820,7 +710,7 @@ func TestBlobGCInterval(t *testing.T) {
 	o.BlobGC.MinAge = time.Nanosecond
 	c2 := open()
 	clock := testutil.NewFakeClock(time.Now())
-	c2.gc.clock = clock.Now
+	c2.gc.SetClock(clock.Now)
 	for range 3 {
 		clock.Advance(time.Minute)
 		if _, err := c2.RunGC(ctx); err != nil {
@@ -830,12 +720,12 @@ func TestBlobGCInterval(t *testing.T) {
 	if ok, _ := store.Exists(ctx, store.BlobPath(orphan.ID())); !ok {
 		t.Fatal("blob GC ran again before its interval")
 	}
-	if ckp, err := c2.gc.checkpoint(ctx); err != nil || len(ckp.blobs) != 0 {
+	if ckp, err := c2.gc.Checkpoint(ctx); err != nil || len(ckp.Blobs) != 0 {
 		t.Fatalf("blob GC marked before its interval: %+v, %v", ckp, err)
 	}
 	o.BlobGC.Interval = time.Nanosecond
 	c3 := open()
-	c3.gc.clock = clock.Now
+	c3.gc.SetClock(clock.Now)
 	// Marked, stamped, then doomed and deleted: three passes.
 	for i := range 3 {
 		if ok, _ := store.Exists(ctx, store.BlobPath(orphan.ID())); !ok {

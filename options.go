@@ -629,7 +629,7 @@ func validateGC(grace, interval time.Duration, blob config.BlobGCOptions) []erro
 	if blob.Enabled && blob.MinAge < grace {
 		// Blob GC assumes a flush attempt uploads its SST within MinAge of writing (or
 		// taking back) its blobs; with MinAge >= GCGracePeriod that follows from the grace
-		// period's own assumption about flushes (blobgc.go).
+		// period's own assumption about flushes (internal/gc/blob.go).
 		errs = append(errs, fmt.Errorf("BlobGC MinAge %v: want at least GCGracePeriod %v", blob.MinAge, grace))
 	}
 	return errs

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/isledb/isledb/internal/gc"
 	"github.com/isledb/isledb/manifest"
 )
 
@@ -92,7 +93,7 @@ func (db *DB) OpenRetentionCompactor(ctx context.Context, opts RetentionCompacto
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	gco := gcOptions{grace: opts.GCGracePeriod, interval: opts.GCInterval, blob: opts.BlobGC, clock: opts.clock}
+	gco := gc.Options{Grace: opts.GCGracePeriod, Interval: opts.GCInterval, Blob: opts.BlobGC, Clock: opts.clock}
 	core, err := db.openCore(ctx, opts.OwnerID, opts.GCMarkStorage, gco, opts.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("isledb: open retention compactor: %w", err)
@@ -163,7 +164,7 @@ func (r *RetentionCompactor) cleanup(ctx context.Context) (CleanupStats, error) 
 	var st CleanupStats
 	victims := retentionVictims(m, r.opts, time.Now())
 	if len(victims) > 0 {
-		if err := r.gc.addIntents(ctx, victims); err != nil {
+		if err := r.gc.AddIntents(ctx, victims); err != nil {
 			return CleanupStats{}, err
 		}
 		ids := make([]string, len(victims))
@@ -178,8 +179,8 @@ func (r *RetentionCompactor) cleanup(ctx context.Context) (CleanupStats, error) 
 		r.setMLocked(r.ms.Current())
 		st.SSTsDeleted = len(victims)
 	}
-	if len(victims) > 0 || r.gc.due() {
-		if _, err := r.gc.pass(ctx); err != nil {
+	if len(victims) > 0 || r.gc.Due() {
+		if _, err := r.gc.Pass(ctx); err != nil {
 			return CleanupStats{}, err
 		}
 	}
@@ -238,7 +239,7 @@ func (r *RetentionCompactor) Stats() RetentionCompactorStats {
 	m := r.cur.Load()
 	s := RetentionCompactorStats{
 		Mode: r.opts.Mode, RetentionPeriod: r.opts.RetentionPeriod,
-		L0SSTCount: m.L0SSTCount(), SortedRunCount: m.SortedRunCount(), GC: r.gc.stats(),
+		L0SSTCount: m.L0SSTCount(), SortedRunCount: m.SortedRunCount(), GC: GCStats(r.gc.Stats()),
 	}
 	for sst := range m.SSTs() {
 		s.TotalSize += sst.Size

@@ -127,7 +127,7 @@ func simIsWALCorrupt(err error) bool {
 
 // simSetClock makes a compactor's garbage collector run on the fake clock. The API has no
 // clock option; this is the one place the simulator reaches inside the engine.
-func simSetClock(c *compactorCore, clock *simClock) { c.gc.clock = clock.Now }
+func simSetClock(c *compactorCore, clock *simClock) { c.gc.SetClock(clock.Now) }
 
 // simModes are the operation mixes, by -sim.only value ("" is the full mix).
 var simModes = map[string]map[string]int{

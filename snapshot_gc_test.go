@@ -70,7 +70,7 @@ func TestSnapshotGCLimit(t *testing.T) {
 	}
 	defer c.Close()
 	clock := testutil.NewFakeClock(time.Now())
-	c.gc.clock = clock.Now
+	c.gc.SetClock(clock.Now)
 	if err := c.RunCompaction(ctx); err != nil {
 		t.Fatal(err)
 	}

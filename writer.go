@@ -14,6 +14,7 @@ import (
 	"github.com/isledb/isledb/internal/blobref"
 	"github.com/isledb/isledb/internal/bucketwal"
 	"github.com/isledb/isledb/internal/compaction"
+	"github.com/isledb/isledb/internal/gc"
 	"github.com/isledb/isledb/internal/memtable"
 	"github.com/isledb/isledb/internal/sstable"
 	"github.com/isledb/isledb/manifest"
@@ -604,7 +605,7 @@ func (w *Writer) build(mt *memtable.Memtable) (*builtSST, error) {
 const blobUploadConcurrency = 8
 
 // uploadBlobs writes each blob once (put-if-absent: an existing blob has the same content),
-// inside the writer's side of the blob GC protocol (blobgc.go: W0 here, W1, then W2 and W3
+// inside the writer's side of the blob GC protocol (internal/gc/blob.go: W0 here, W1, then W2 and W3
 // in keepBlobs), all before the SST that refers to the blobs is uploaded.
 func (w *Writer) uploadBlobs(ctx context.Context, blobs []pendingBlob) (*blobGuard, error) {
 	if len(blobs) == 0 {
@@ -620,12 +621,12 @@ func (w *Writer) uploadBlobs(ctx context.Context, blobs []pendingBlob) (*blobGua
 	}
 	hashes := make([][32]byte, 0, len(unique))
 	for _, b := range unique {
-		if h, ok := blobIDHash(b.id); ok {
+		if h, ok := gc.BlobIDHash(b.id); ok {
 			hashes = append(hashes, h)
 		}
 	}
 	// W0: what blob GC is deleting before the blobs are put.
-	doomed0, deleted0, err := claimBlobs(ctx, w.db, hashes)
+	doomed0, deleted0, err := gc.ClaimBlobs(ctx, w.db.gcmarks, w.db.store, w.db.logger, hashes)
 	if err != nil {
 		return nil, fmt.Errorf("isledb: flush: keep blobs from blob GC: %w", err)
 	}
@@ -673,10 +674,10 @@ func (w *Writer) recheckBlobs(ctx context.Context, g *blobGuard) error {
 	return err
 }
 
-// keepBlobs runs steps W2 and W3 of the blob GC protocol (blobgc.go) for the blobs of a
+// keepBlobs runs steps W2 and W3 of the blob GC protocol (internal/gc/blob.go) for the blobs of a
 // flush (hashes: theirs), of which those in reused existed before it; doomed0 and deleted0
 // are what W0 saw. It takes the blobs back from blob GC's candidates, waits (at most
-// maxDoomedWait) for the deletion of any that are doomed to finish, and then puts back any
+// gc.MaxDoomedWait) for the deletion of any that are doomed to finish, and then puts back any
 // blob blob GC may have deleted.
 func (w *Writer) keepBlobs(ctx context.Context, blobs []pendingBlob, hashes [][32]byte, reused map[string]bool, doomed0 [][32]byte, deleted0 uint64) (uint64, error) {
 	check := map[[32]byte]bool{} // blobs seen doomed
@@ -684,10 +685,10 @@ func (w *Writer) keepBlobs(ctx context.Context, blobs []pendingBlob, hashes [][3
 		check[h] = true
 	}
 	wait := 10 * time.Millisecond
-	deadline := time.Now().Add(maxDoomedWait)
+	deadline := time.Now().Add(gc.MaxDoomedWait)
 	var deleted uint64
 	for {
-		doomed, n, err := claimBlobs(ctx, w.db, hashes)
+		doomed, n, err := gc.ClaimBlobs(ctx, w.db.gcmarks, w.db.store, w.db.logger, hashes)
 		if err != nil {
 			return 0, fmt.Errorf("isledb: flush: keep blobs from blob GC: %w", err)
 		}
@@ -699,7 +700,7 @@ func (w *Writer) keepBlobs(ctx context.Context, blobs []pendingBlob, hashes [][3
 			check[h] = true
 		}
 		if !time.Now().Before(deadline) {
-			return 0, fmt.Errorf("isledb: flush: %w: %d blob(s) still doomed after %v", errBlobBeingDeleted, len(doomed), maxDoomedWait)
+			return 0, fmt.Errorf("isledb: flush: %w: %d blob(s) still doomed after %v", gc.ErrBlobBeingDeleted, len(doomed), gc.MaxDoomedWait)
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -712,7 +713,7 @@ func (w *Writer) keepBlobs(ctx context.Context, blobs []pendingBlob, hashes [][3
 	}
 	var again []pendingBlob
 	for _, b := range blobs {
-		if h, _ := blobIDHash(b.id); reused[b.id] || check[h] || deleted != deleted0 {
+		if h, _ := gc.BlobIDHash(b.id); reused[b.id] || check[h] || deleted != deleted0 {
 			again = append(again, b)
 		}
 	}

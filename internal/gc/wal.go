@@ -1,4 +1,4 @@
-package isledb
+package gc
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 // within the grace period of being sent.
 
 // walPass deletes the WAL objects the manifest covers (see above), counting them in st.
-func (g *collector) walPass(ctx context.Context, st *GCStats) error {
+func (g *Collector) walPass(ctx context.Context, st *Stats) error {
 	pos, info, err := bucketwal.List(ctx, g.store)
 	if err != nil {
 		return fmt.Errorf("isledb: gc: %w", err)
@@ -34,14 +34,14 @@ func (g *collector) walPass(ctx context.Context, st *GCStats) error {
 	now := g.clock()
 	var del []string
 	for _, p := range pos[:len(pos)-1] {
-		if p < top.CoveredBelow && now.Sub(info[p].ModTime) >= g.opts.grace {
+		if p < top.CoveredBelow && now.Sub(info[p].ModTime) >= g.opts.Grace {
 			del = append(del, bucketwal.Key(p))
 		}
 	}
 	if len(del) == 0 {
 		return nil
 	}
-	if err := g.store.BatchDelete(ctx, del); err != nil {
+	if _, err := deleteObjects(ctx, g.store, del); err != nil {
 		return fmt.Errorf("isledb: gc: delete WAL objects: %w", err)
 	}
 	st.WALObjectsDeleted += len(del)
