@@ -843,7 +843,9 @@ type TailingReaderOpenOptions struct {
 // DefaultTailingReaderOpenOptions returns a 1s refresh interval and the default reader
 // options.
 func DefaultTailingReaderOpenOptions() TailingReaderOpenOptions {
-	return TailingReaderOpenOptions{RefreshInterval: DefaultTailRefreshInterval, ReaderOptions: DefaultReaderOpenOptions()}
+	o := TailingReaderOpenOptions{RefreshInterval: DefaultTailRefreshInterval, ReaderOptions: DefaultReaderOpenOptions()}
+	o.EnsureDefaults()
+	return o
 }
 
 // DefaultTailRefreshInterval is the tailing reader's default RefreshInterval.
