@@ -66,8 +66,11 @@ func (s *Store) scan(op string, start, end, prefix []byte, fn func(key []byte, v
 	return mergeScan(op, unflushed, it, end, prefix, fn)
 }
 
-// liveView is view without the copy: the writer's unflushed writes in [start, end] as an
-// iterator pinning the memtables, and an engine snapshot of the same instant.
+// liveView returns a consistent view of [start, end] (nil bounds unbounded, both
+// inclusive): the writer's unflushed writes as an iterator pinning the memtables at one
+// instant, and an engine snapshot holding every write flushed by then and none written
+// after. A flush between the two moves the reader's version past that instant: then it
+// takes both again.
 func (s *Store) liveView(op string, start, end []byte) (*isledb.UnflushedIterator, *isledb.Snapshot, error) {
 	for {
 		u, err := s.w.NewUnflushedIterator(start, end)

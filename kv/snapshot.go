@@ -40,41 +40,24 @@ func (s *Store) Snapshot() (*Snapshot, error) {
 		return nil, err
 	}
 	defer s.leave()
-	unflushed, snap, err := s.view("snapshot", nil, nil)
+	u, snap, err := s.liveView("snapshot", nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &Snapshot{s: s, snap: snap, unflushed: unflushed}, nil
-}
-
-// view returns a consistent view of [start, end] (nil bounds unbounded, both inclusive):
-// the newest unflushed write of each key of the range at one instant, and an engine
-// snapshot holding every write flushed by then and none written after (its largest
-// sequence number is at most the newest write the writer held). A flush between the two
-// moves the reader's version past that instant: then it takes both again.
-func (s *Store) view(op string, start, end []byte) ([]isledb.UnflushedEntry, *isledb.Snapshot, error) {
-	for {
-		unflushed, flushed, err := s.w.ScanUnflushed(start, end)
-		if err != nil {
-			return nil, nil, translate(op, err)
+	// The snapshot outlives the memtables' pin: keep a copy of the unflushed writes.
+	var unflushed []isledb.UnflushedEntry
+	for u.Next() {
+		e := isledb.UnflushedEntry{Key: bytes.Clone(u.Key()), Seq: u.EntrySeq(), Deleted: u.Deleted()}
+		if !e.Deleted {
+			e.Value = append([]byte{}, u.Value()...)
 		}
-		top := flushed
-		for _, e := range unflushed {
-			top = max(top, e.Seq)
-		}
-		r, err := s.readerFor(flushed)
-		if err != nil {
-			return nil, nil, err
-		}
-		snap, err := r.Snapshot()
-		if err != nil {
-			return nil, nil, translate(op, err)
-		}
-		if snap.Seq() <= top {
-			return unflushed, snap, nil
-		}
-		_ = snap.Close()
+		unflushed = append(unflushed, e)
 	}
+	if err := u.Close(); err != nil {
+		_ = snap.Close()
+		return nil, translate("snapshot", err)
+	}
+	return &Snapshot{s: s, snap: snap, unflushed: unflushed}, nil
 }
 
 // enter starts a read of the snapshot (leave when done).
