@@ -317,15 +317,8 @@ func (w *Writer) recoverBucketWAL(ctx context.Context, m *manifest.Manifest) err
 // decodeBucketRecord decodes one record of a WAL object: a writer WAL record (version 2)
 // or a batch record (version 3).
 func decodeBucketRecord(b []byte) ([]walRecord, error) {
-	if len(b) > 0 && b[0] == walRecordBatch {
-		return decodeWALBatch(b)
-	}
-	if len(b) > 0 && b[0] != walRecordVersion {
+	if len(b) > 0 && b[0] == walRecordV1 { // never written to the bucket
 		return nil, fmt.Errorf("%w: bucket WAL record version %d", ErrCorruption, b[0])
 	}
-	r, err := decodeWALRecord(b)
-	if err != nil {
-		return nil, err
-	}
-	return []walRecord{r}, nil
+	return decodeWALEntry(b)
 }

@@ -72,6 +72,20 @@ func (r walRecord) appendTo(dst []byte) []byte {
 	return append(dst, r.value...)
 }
 
+// decodeWALEntry decodes one writer WAL entry that holds writes: a single-write record
+// (version 1 or 2) or a batch record (version 3, writer_batch.go). Keys and values alias b.
+// The local log's replay and VerifyWAL and the bucket WAL all read entries through it.
+func decodeWALEntry(b []byte) ([]walRecord, error) {
+	if len(b) > 0 && b[0] == walRecordBatch {
+		return decodeWALBatch(b)
+	}
+	r, err := decodeWALRecord(b)
+	if err != nil {
+		return nil, err
+	}
+	return []walRecord{r}, nil
+}
+
 func decodeWALRecord(b []byte) (walRecord, error) {
 	if len(b) < 18 || (b[0] != walRecordV1 && b[0] != walRecordVersion) || !base.Kind(b[1]).Valid() {
 		return walRecord{}, fmt.Errorf("%w: writer WAL record: bad header", ErrCorruption)
@@ -213,25 +227,15 @@ func (w *writerWAL) records() ([]walRecord, error) {
 			published = max(published, wal.SeqNum(below))
 			continue
 		}
-		if b := it.Entry(); len(b) > 0 && b[0] == walRecordBatch {
-			rs, err := decodeWALBatch(b)
-			if err != nil {
-				return nil, fmt.Errorf("entry %d: %w", it.ID(), err)
-			}
-			for _, r := range rs {
-				r.id = it.ID()
-				r.key, r.value = append([]byte(nil), r.key...), append([]byte(nil), r.value...)
-				out = append(out, r)
-			}
-			continue
-		}
-		r, err := decodeWALRecord(it.Entry())
+		rs, err := decodeWALEntry(it.Entry())
 		if err != nil {
 			return nil, fmt.Errorf("entry %d: %w", it.ID(), err)
 		}
-		r.id = it.ID()
-		r.key, r.value = append([]byte(nil), r.key...), append([]byte(nil), r.value...)
-		out = append(out, r)
+		for _, r := range rs {
+			r.id = it.ID()
+			r.key, r.value = append([]byte(nil), r.key...), append([]byte(nil), r.value...)
+			out = append(out, r)
+		}
 	}
 	if err := it.Err(); err != nil {
 		return nil, err

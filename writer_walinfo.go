@@ -17,8 +17,8 @@ func (w *Writer) WALMetrics() wal.Metrics {
 }
 
 // VerifyWAL reads back every record of the writer's write-ahead log, checking each
-// record's checksum and its encoding, and returns how many write records it holds
-// (published ones the log has not dropped yet included). Damage is an error matching
+// record's checksum and its encoding, and returns how many writes it holds (each write of
+// a batch counted; published ones the log has not dropped yet included). Damage is an error matching
 // ErrCorruption. Without a WALDir it returns 0, nil. Safe for concurrent use with writes.
 func (w *Writer) VerifyWAL() (int, error) {
 	if w.wal == nil {
@@ -38,10 +38,11 @@ func (w *Writer) VerifyWAL() (int, error) {
 		if len(b) > 0 && b[0] == walMarkerPublished {
 			continue
 		}
-		if _, err := decodeWALRecord(b); err != nil {
+		rs, err := decodeWALEntry(b)
+		if err != nil {
 			return n, fmt.Errorf("isledb: verify WAL: entry %d: %w", it.ID(), err)
 		}
-		n++
+		n += len(rs)
 	}
 	if err := it.Err(); err != nil {
 		if errors.Is(err, wal.ErrCorruption) && !errors.Is(err, ErrCorruption) {
