@@ -18,8 +18,8 @@ func (w *Writer) WALMetrics() wal.Metrics {
 
 // VerifyWAL reads back every record of the writer's write-ahead log, checking each
 // record's checksum and its encoding, and returns how many writes it holds (each write of
-// a batch counted; published ones the log has not dropped yet included). Damage is an error matching
-// ErrCorruption. Without a WALDir it returns 0, nil. Safe for concurrent use with writes.
+// a batch counted; published ones the log has not dropped yet included). Damage is an
+// error matching ErrCorruption. Without a WALDir it returns 0, nil. Safe for concurrent use with writes.
 func (w *Writer) VerifyWAL() (int, error) {
 	if w.wal == nil {
 		return 0, nil
