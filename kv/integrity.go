@@ -18,7 +18,8 @@ type IntegrityReport struct {
 	// SSTsChecked counts the SSTs read end to end (every block, checksum and the
 	// whole-file SHA-256 against the manifest).
 	SSTsChecked int
-	// WALRecords counts the write-ahead log records read back and decoded.
+	// WALRecords counts the writes in the write-ahead log read back and decoded (each
+	// write of a batch counted).
 	WALRecords int
 	// Damaged lists each damaged object: the manifest, an SST or the WAL.
 	Damaged []DamagedObject
