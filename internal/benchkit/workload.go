@@ -354,11 +354,23 @@ type runner struct {
 	seq    atomic.Int64 // value variant, so overwrites change values
 }
 
+// progress returns the Config's progress callback for a workload, safe for concurrent use
+// (workloads such as readlatest report from every reader goroutine; the caller's callback,
+// a terminal bar, is not safe for that).
 func (r *runner) progress(name string, n int) func(int) {
 	if r.cfg.Progress == nil {
 		return nil
 	}
-	return r.cfg.Progress(r.op.Engine+"/"+name, n)
+	report := r.cfg.Progress(r.op.Engine+"/"+name, n)
+	if report == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	return func(done int) {
+		mu.Lock()
+		defer mu.Unlock()
+		report(done)
+	}
 }
 
 // measure wraps a workload body with the request accounting of e.
